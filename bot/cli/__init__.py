@@ -1,0 +1,61 @@
+"""`modbot` command line: run the bot, and work on policies without Discord or Slack."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from bot.cli import check_cmd, eval_cmd, policy_cmds, run_cmd
+from bot.config import Settings
+
+EPILOG = """examples:
+  modbot policy lint community_policies/*.yaml
+  modbot check --policy game-cheating "selling aimbot, dm me"
+  modbot policy test scams-phishing
+  modbot eval --policy spam-self-promotion --data sms.tsv --text-field 1 --label-field 0
+
+settings come from the environment or .env (see .env.example)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="modbot",
+        description="Policy-driven moderation with gpt-oss-safeguard.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    run_cmd.register(sub)
+    check_cmd.register(sub)
+    policy_cmds.register(sub)
+    eval_cmd.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for err in exc.errors():
+            name = str(err["loc"][0]).upper() if err["loc"] else "?"
+            print(f"modbot: setting {name}: {err['msg']} (see .env.example)", file=sys.stderr)
+        return 2
+    level = logging.DEBUG if args.verbose else getattr(logging, settings.log_level)
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every request URL at INFO; keep that for -v.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    try:
+        code: int = args.handler(args, settings)
+    except KeyboardInterrupt:
+        print("modbot: interrupted", file=sys.stderr)
+        return 130
+    return code

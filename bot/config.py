@@ -1,0 +1,59 @@
+"""Settings from the environment or .env. Every key is listed in .env.example."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Effort = Literal["low", "medium", "high"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # Tier 1: gpt-oss-safeguard-20b on Ollama
+    ollama_host: str = "http://127.0.0.1:11434"
+    ollama_model: str = "gpt-oss-safeguard:20b"
+    ollama_timeout_s: float = Field(default=60.0, gt=0)
+    ollama_keep_alive: str = "30m"
+    ollama_num_ctx: int | None = Field(default=None, ge=2048)
+    ollama_num_predict: int = Field(default=1536, ge=64)
+    ollama_stream: bool = False
+    ollama_json_format: bool = True
+    ollama_slots: int = Field(default=1, ge=1, le=64)  # match OLLAMA_NUM_PARALLEL on the server
+
+    # Tier 2: gpt-oss-safeguard-120b behind an OpenAI-compatible server (optional)
+    escalation_url: str = ""
+    escalation_api_key: SecretStr = SecretStr("")
+    escalation_model: str = "openai/gpt-oss-safeguard-120b"
+    escalation_mode: Literal["chat", "completions"] = "chat"
+    escalation_timeout_s: float = Field(default=120.0, gt=0)
+    escalation_max_tokens: int = Field(default=2048, ge=64)
+    escalation_stream: bool = False
+    escalation_json_schema: bool = True
+    escalation_effort: Effort | None = None  # None: the policy's reasoning_effort
+
+    # Policies
+    policy_dir: Path = Path("community_policies")
+    policy_warn_tokens: int = Field(default=600, ge=50)
+    policy_max_tokens: int = Field(default=10_000, ge=100)
+
+    # Storage and runtime
+    database_path: Path = Path("modbot.db")
+    tiktoken_cache_dir: Path | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # Platforms (each adapter starts only when its credentials are set)
+    discord_token: SecretStr = SecretStr("")
+    slack_bot_token: SecretStr = SecretStr("")
+    slack_app_token: SecretStr = SecretStr("")
+    slack_signing_secret: SecretStr = SecretStr("")
+
+    @property
+    def has_tier2(self) -> bool:
+        return bool(self.escalation_url.strip())

@@ -1,0 +1,145 @@
+"""Turn whatever the model wrote into a verdict, or say why it is not one.
+
+Tolerant of the ways real servers and models misbehave (fences, prose around the JSON,
+strings for numbers, a bare 0/1, an answer only in the reasoning), but strict about the one
+thing that matters: no readable `violation` means no verdict. Never a guess.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bot.core.messages import CONFIDENCES, Confidence
+
+MAX_RATIONALE = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    violation: bool
+    confidence: Confidence
+    rule_ids: tuple[str, ...]
+    category: str | None
+    rationale: str
+    source: Literal["content", "reasoning", "bare"]
+
+
+@dataclass(frozen=True, slots=True)
+class ParseFailure:
+    reason: Literal["empty", "truncated", "unparseable"]
+    detail: str
+
+
+_TRUE = {"1", "true", "yes", "violation", "violates"}
+_FALSE = {"0", "false", "no", "none", "allowed", "safe"}
+
+
+def parse_answer(content: str | None, reasoning: str | None, truncated: bool) -> Parsed | ParseFailure:
+    """Parse the final answer; fall back to a JSON verdict at the end of the reasoning."""
+    text = (content or "").strip()
+    if text:
+        found = _from_text(text, "content")
+        if found is not None:
+            return found
+        if truncated or _looks_cut(text):
+            return ParseFailure("truncated", "the answer was cut off before the JSON closed")
+        return ParseFailure("unparseable", f"no verdict in the answer: {text[:120]!r}")
+    if reasoning:
+        found = _last_json_verdict(reasoning)
+        if found is not None:
+            return found
+    if truncated:
+        return ParseFailure("truncated", "the output limit was reached while the model reasoned")
+    return ParseFailure("empty", "the model returned no answer")
+
+
+def _from_text(text: str, source: Literal["content", "reasoning"]) -> Parsed | None:
+    obj = _first_json_verdict(text)
+    if obj is not None:
+        return _coerce(obj, source)
+    bare = text.strip().strip("`\"'. ").lower()
+    if bare in {"0", "1"}:
+        return Parsed(
+            violation=bare == "1",
+            confidence="low",  # no rationale came with it: never enough to act alone
+            rule_ids=(),
+            category=None,
+            rationale="The model answered with a bare label and gave no rationale.",
+            source="bare",
+        )
+    return None
+
+
+def _json_objects(text: str) -> list[dict[str, Any]]:
+    decoder = json.JSONDecoder()
+    found: list[dict[str, Any]] = []
+    i = text.find("{")
+    while i != -1:
+        try:
+            obj, end = decoder.raw_decode(text, i)
+        except json.JSONDecodeError:
+            i = text.find("{", i + 1)
+            continue
+        if isinstance(obj, dict):
+            found.append(obj)
+        i = text.find("{", end)
+    return found
+
+
+def _first_json_verdict(text: str) -> dict[str, Any] | None:
+    for obj in _json_objects(text):
+        if "violation" in obj:
+            return obj
+    return None
+
+
+def _last_json_verdict(reasoning: str) -> Parsed | None:
+    # Only an explicit JSON verdict counts: prose like "this is not a violation" is too loose.
+    candidates = [o for o in _json_objects(reasoning) if "violation" in o]
+    if not candidates:
+        return None
+    return _coerce(candidates[-1], "reasoning")
+
+
+def _looks_cut(text: str) -> bool:
+    return text.count("{") > text.count("}") or text.count('"') % 2 == 1
+
+
+def _coerce(obj: dict[str, Any], source: Literal["content", "reasoning"]) -> Parsed | None:
+    violation = _as_bool(obj.get("violation"))
+    if violation is None:
+        return None
+    conf = str(obj.get("confidence", "")).strip().lower()
+    confidence: Confidence = conf if conf in CONFIDENCES else "low"  # type: ignore[assignment]
+    raw_ids = obj.get("rule_ids", obj.get("rules", []))
+    if isinstance(raw_ids, str):
+        raw_ids = [s for s in raw_ids.replace(";", ",").split(",")]
+    rule_ids = (
+        tuple(str(r).strip() for r in raw_ids if str(r).strip())
+        if isinstance(raw_ids, list) else ()
+    )
+    category = obj.get("policy_category", obj.get("category"))
+    category = str(category).strip() or None if category not in (None, "", "null") else None
+    rationale = obj.get("rationale", "")
+    rationale = rationale.strip() if isinstance(rationale, str) else ""
+    if len(rationale) > MAX_RATIONALE:
+        rationale = rationale[: MAX_RATIONALE - 1].rstrip() + "…"
+    return Parsed(violation, confidence, rule_ids[:10], category, rationale, source)
+
+
+def _as_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, float) and value in (0.0, 1.0):
+        return bool(value)
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if v in _TRUE:
+            return True
+        if v in _FALSE:
+            return False
+    return None

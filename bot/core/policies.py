@@ -1,0 +1,309 @@
+"""Load YAML policies into strict models, with errors a policy author can act on.
+
+Every problem is one line: `file:line: field: what is wrong and how to fix it`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from bot.core.messages import PolicyRef
+from bot.core.policy_loc import locate, path_label
+from bot.core.policy_model import PolicyFile
+from bot.core.prefilter import CompiledPrefilter, PrefilterError
+from bot.core.prompt import render_policy
+
+GUIDE = "see community_policies/README.md"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyProblem:
+    file: str
+    line: int
+    field: str
+    message: str
+    warning: bool = False
+
+    def __str__(self) -> str:
+        kind = "warning: " if self.warning else ""
+        return f"{self.file}:{self.line}: {kind}{self.field}: {self.message}"
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used. `problems` holds one entry per mistake."""
+
+    def __init__(self, problems: list[PolicyProblem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLimits:
+    warn_above: int = 600
+    refuse_above: int = 10_000
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A validated policy, ready for the prefilter and the prompt."""
+
+    spec: PolicyFile
+    source: str
+    system_prompt: str
+    content_hash: str
+    prompt_tokens: int
+    prefilter: CompiledPrefilter = field(repr=False)
+    warnings: tuple[PolicyProblem, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def version(self) -> int:
+        return self.spec.version
+
+    @property
+    def ref(self) -> PolicyRef:
+        return PolicyRef(self.spec.id, self.spec.version, self.content_hash)
+
+
+TokenCount = Callable[[str], int]
+
+
+def load_policy_file(path: Path, count_tokens: TokenCount, limits: TokenLimits) -> Policy:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError([PolicyProblem(str(path), 1, "(file)", f"cannot read: {exc}")]) from exc
+    return parse_policy(text, str(path), count_tokens, limits, base_dir=path.parent)
+
+
+def parse_policy(
+    text: str,
+    source: str,
+    count_tokens: TokenCount,
+    limits: TokenLimits,
+    base_dir: Path | None = None,
+) -> Policy:
+    node, data = _read_yaml(text, source)
+    problems: list[PolicyProblem] = []
+
+    def problem(loc: tuple[str | int, ...], message: str, *, warning: bool = False) -> None:
+        problems.append(
+            PolicyProblem(source, locate(node, loc), path_label(loc), message, warning)
+        )
+
+    try:
+        spec = PolicyFile.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            problem(tuple(err["loc"]), _explain(err))
+        raise PolicyError(problems) from None
+
+    _check_semantics(spec, problem)
+    prefilter: CompiledPrefilter | None = None
+    try:
+        prefilter = CompiledPrefilter(spec.prefilter, spec.id, base_dir)
+    except PrefilterError as exc:
+        problem(("prefilter", *_split_field(exc.field)), str(exc))
+    if prefilter is not None and not prefilter.selects_anything:
+        problem(
+            ("prefilter",),
+            "selects no message: add keywords, regex, links or domains, "
+            "or set always: true (every message goes to the model)",
+        )
+
+    system_prompt = render_policy(spec)
+    tokens = count_tokens(system_prompt)
+    if tokens > limits.refuse_above:
+        problem(
+            ("instructions",),
+            f"the policy prompt is {tokens} tokens, over the limit of {limits.refuse_above}: "
+            "shorten the instructions, definitions or examples (400-600 tokens works best)",
+        )
+    elif tokens > limits.warn_above:
+        problem(
+            ("instructions",),
+            f"the policy prompt is {tokens} tokens; 400-600 works best, longer costs GPU time "
+            "on every message",
+            warning=True,
+        )
+    errors = [p for p in problems if not p.warning]
+    if errors or prefilter is None:
+        raise PolicyError(errors)
+    digest = hashlib.sha256(system_prompt.encode()).hexdigest()[:16]
+    return Policy(
+        spec, source, system_prompt, digest, tokens, prefilter,
+        tuple(p for p in problems if p.warning),
+    )
+
+
+def _split_field(name: str) -> tuple[str | int, ...]:
+    # "regex[2]" -> ("regex", 2)
+    if "[" in name:
+        head, idx = name.rstrip("]").split("[", 1)
+        return (head, int(idx))
+    return (name,)
+
+
+def _read_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        what = exc.problem or "invalid YAML"
+        raise PolicyError(
+            [PolicyProblem(source, line, "(yaml)", f"{what}; check indentation and quoting")]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise PolicyError([PolicyProblem(source, 1, "(yaml)", str(exc))]) from None
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise PolicyError(
+            [PolicyProblem(source, 1, "(file)", f"a policy is a YAML mapping of fields; {GUIDE}")]
+        )
+    dup = _duplicate_key(node)
+    if dup is not None:
+        key, line = dup
+        raise PolicyError(
+            [PolicyProblem(source, line, key, "appears twice; keep one (the last would win)")]
+        )
+    return node, data
+
+
+def _duplicate_key(node: yaml.Node | None) -> tuple[str, int] | None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = str(key.value)
+            if name in seen:
+                return name, key.start_mark.line + 1
+            seen.add(name)
+            found = _duplicate_key(value)
+            if found:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            found = _duplicate_key(item)
+            if found:
+                return found
+    return None
+
+
+_HINTS = {
+    "missing": "is required; add it ({guide})",
+    "extra_forbidden": "is not a policy field; remove it or fix the spelling ({guide})",
+    "string_type": "must be text; put it in quotes",
+    "int_type": "must be a whole number, e.g. 3",
+    "int_parsing": "must be a whole number, e.g. 3",
+    "int_from_float": "must be a whole number, e.g. 3",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "float_parsing": "must be a number such as 0.05",
+    "dict_type": "must be a mapping of `name: value` lines",
+    "model_type": "must be a mapping of fields",
+    "tuple_type": "must be a list (lines starting with `- `)",
+    "list_type": "must be a list (lines starting with `- `)",
+}
+
+
+def _explain(err: ErrorDetails) -> str:
+    kind = err["type"]
+    if kind in _HINTS:
+        return _HINTS[kind].format(guide=GUIDE)
+    msg = err["msg"]
+    loc = err["loc"]
+    if kind == "string_pattern_mismatch":
+        last = loc[-1] if loc else ""
+        if last == "id" and len(loc) == 1:
+            return "must be lowercase letters, digits and dashes, e.g. game-cheating"
+        if last == "id":
+            return "must be a short id of letters, digits, dots or dashes, e.g. GC1"
+        if last == "category":
+            return "must be lowercase letters, digits, _ or -, e.g. cheating"
+        return msg
+    if kind == "too_short" and loc and loc[-1] == "rules":
+        return "needs at least one rule: a list of `- id: X1` / `text: ...` entries"
+    if kind == "literal_error":
+        return msg.replace("Input should be", "must be")
+    return msg.replace("Input should", "must").replace("Value should", "must")
+
+
+def _check_semantics(
+    spec: PolicyFile, problem: Callable[..., None]
+) -> None:
+    ids: dict[str, tuple[str | int, ...]] = {}
+    for group in ("rules", "allowed"):
+        for i, rule in enumerate(getattr(spec, group)):
+            if rule.id in ids:
+                problem((group, i, "id"), f"rule id {rule.id!r} is used twice; make ids unique")
+            ids[rule.id] = (group, i)
+    violating = {r.id for r in spec.rules}
+    for i, ex in enumerate(spec.examples):
+        for j, rid in enumerate(ex.rule_ids):
+            if rid not in ids:
+                known = ", ".join(sorted(ids))
+                problem(("examples", i, "rule_ids", j), f"unknown rule {rid!r}; known: {known}")
+        if ex.label == "violation" and not any(r in violating for r in ex.rule_ids):
+            problem(
+                ("examples", i, "rule_ids"),
+                "a violation example must name the rule it breaks, e.g. rule_ids: [X1]",
+            )
+    labels = {ex.label for ex in spec.examples}
+    if len(spec.examples) < 4 or labels != {"violation", "allowed"}:
+        problem(
+            ("examples",),
+            "give 4-6 borderline examples with both labels (violation and allowed): "
+            "they teach the model where the line is",
+            warning=True,
+        )
+    if spec.action.kind != "flag" and spec.severity == "low":
+        problem(("action", "kind"), "automatic actions need severity medium or high")
+
+
+def load_policy_dir(
+    paths: Iterable[Path], count_tokens: TokenCount, limits: TokenLimits
+) -> tuple[dict[str, Policy], list[PolicyProblem]]:
+    """Load many files; a broken file is reported and skipped, the others still load."""
+    policies: dict[str, Policy] = {}
+    problems: list[PolicyProblem] = []
+    for path in expand_paths(paths):
+        try:
+            policy = load_policy_file(path, count_tokens, limits)
+        except PolicyError as exc:
+            problems.extend(exc.problems)
+            continue
+        problems.extend(policy.warnings)
+        if policy.id in policies:
+            problems.append(
+                PolicyProblem(
+                    str(path), 1, "id",
+                    f"{policy.id!r} is already defined in {policies[policy.id].source}",
+                )
+            )
+            continue
+        policies[policy.id] = policy
+    return policies, problems
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out += sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+        else:
+            out.append(p)
+    return out

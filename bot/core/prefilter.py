@@ -1,0 +1,194 @@
+"""Cheap per-policy prefilters: decide which policies are worth a model call for a message.
+
+A message is prepared once (normalised, split into words, links found), then every enabled
+policy's compiled prefilter looks at that one object. All regular expressions are RE2, so a
+hostile message cannot make matching slower than linear.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import re2
+
+from bot.core import normalize
+from bot.core.policy_model import Prefilter
+
+MatchReason = Literal["always", "keyword", "regex", "link", "domain", "sample"]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedText:
+    normalised: str
+    folded: str  # leetspeak folded as well
+    words: tuple[str, ...]
+    folded_words: tuple[str, ...]
+    has_link: bool
+    domains: tuple[str, ...]
+
+    @classmethod
+    def of(cls, text: str) -> PreparedText:
+        norm = normalize.normalise(text)
+        folded = normalize.fold_leet(norm)
+        norm_words = normalize.words(norm)
+        return cls(
+            normalised=norm,
+            folded=folded,
+            words=norm_words,
+            folded_words=normalize.words(folded) if folded != norm else norm_words,
+            has_link=normalize.has_link(norm),
+            domains=normalize.domains(norm),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PrefilterMatch:
+    reason: MatchReason
+    detail: str
+
+
+class PrefilterError(ValueError):
+    """A prefilter setting cannot be compiled; `field` names it, e.g. 'regex[2]'."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    words: tuple[str, ...]
+    prefix: bool  # the last word matches as a prefix ("cheat*")
+    source: str
+
+
+class CompiledPrefilter:
+    """One policy's prefilter, compiled once per policy version."""
+
+    def __init__(self, spec: Prefilter, policy_id: str, base_dir: Path | None = None) -> None:
+        self.spec = spec
+        self.policy_id = policy_id
+        self._by_first: dict[str, list[_Phrase]] = {}
+        self._prefix_first: list[_Phrase] = []
+        for i, keyword in enumerate(spec.keywords):
+            phrase = _compile_keyword(keyword, f"keywords[{i}]")
+            if phrase.prefix and len(phrase.words) == 1:
+                self._prefix_first.append(phrase)
+            else:
+                self._by_first.setdefault(phrase.words[0], []).append(phrase)
+        self._regex = _compile_regexes(spec.regex)
+        self.domains = frozenset(d.strip().lower().rstrip(".") for d in spec.domains if d.strip())
+        self.domains |= _load_domain_files(spec.domain_files, base_dir)
+        self._sample_threshold = int(spec.sample_rate * 0xFFFFFFFF)
+
+    @property
+    def selects_anything(self) -> bool:
+        s = self.spec
+        return bool(
+            s.always or self._by_first or self._prefix_first or self._regex or s.links
+            or self.domains or s.sample_rate > 0
+        )
+
+    def match(self, text: PreparedText, sample_key: str = "") -> PrefilterMatch | None:
+        """Why this message is a candidate for the policy, or None when it is not."""
+        if self.spec.always:
+            return PrefilterMatch("always", "")
+        hit = self._match_words(text.words)
+        if hit is None and text.folded_words is not text.words:
+            hit = self._match_words(text.folded_words)
+        if hit:
+            return PrefilterMatch("keyword", hit)
+        if self._regex is not None:
+            for candidate in (text.normalised, text.folded):
+                m = self._regex.search(candidate)
+                if m:
+                    return PrefilterMatch("regex", m.group(0)[:80])
+        if self.domains:
+            for host in text.domains:
+                for parent in normalize.parent_domains(host):
+                    if parent in self.domains:
+                        return PrefilterMatch("domain", parent)
+        if self.spec.links and text.has_link:
+            return PrefilterMatch("link", "")
+        if self._sample_threshold and sample_key:
+            bucket = zlib.crc32(f"{self.policy_id}:{sample_key}".encode())
+            if bucket <= self._sample_threshold:
+                return PrefilterMatch("sample", "")
+        return None
+
+    def _match_words(self, ws: tuple[str, ...]) -> str | None:
+        for i, word in enumerate(ws):
+            for phrase in self._by_first.get(word, ()):
+                if _phrase_at(phrase, ws, i):
+                    return phrase.source
+            for phrase in self._prefix_first:
+                if word.startswith(phrase.words[0]):
+                    return phrase.source
+        return None
+
+
+def _phrase_at(phrase: _Phrase, ws: tuple[str, ...], i: int) -> bool:
+    n = len(phrase.words)
+    if i + n > len(ws):
+        return False
+    for j in range(1, n):
+        want, got = phrase.words[j], ws[i + j]
+        last = j == n - 1
+        if not (got.startswith(want) if (last and phrase.prefix) else got == want):
+            return False
+    return True
+
+
+def _compile_keyword(keyword: str, field: str) -> _Phrase:
+    prefix = keyword.rstrip().endswith("*")
+    ws = normalize.words(normalize.normalise(keyword.rstrip().rstrip("*")))
+    if not ws:
+        raise PrefilterError(field, f"keyword {keyword!r} has no letters or digits; remove it")
+    return _Phrase(ws, prefix, keyword)
+
+
+def _compile_regexes(patterns: tuple[str, ...]) -> re2._Regexp | None:
+    if not patterns:
+        return None
+    opts = normalize.re2_options()
+    for i, pattern in enumerate(patterns):
+        try:
+            re2.compile(pattern, opts)
+        except re2.error as exc:
+            detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+            raise PrefilterError(
+                f"regex[{i}]",
+                f"not a valid RE2 pattern ({detail}); RE2 has no backreferences or lookaround",
+            ) from exc
+    return re2.compile("|".join(f"(?:{p})" for p in patterns), opts)
+
+
+def _load_domain_files(files: tuple[str, ...], base_dir: Path | None) -> frozenset[str]:
+    found: set[str] = set()
+    for i, name in enumerate(files):
+        path = Path(name).expanduser()
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise PrefilterError(
+                f"domain_files[{i}]", f"cannot read {path} ({exc.strerror}); fix the path"
+            ) from exc
+        if path.suffix == ".json":
+            try:
+                data = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise PrefilterError(f"domain_files[{i}]", f"{path} is not JSON: {exc}") from exc
+            items = data.get("domains", []) if isinstance(data, dict) else data
+            found.update(str(d).strip().lower() for d in items if str(d).strip())
+        else:
+            for line in raw.splitlines():
+                line = line.split("#", 1)[0].strip().lower()
+                if line:
+                    found.add(line)
+    return frozenset(found)
