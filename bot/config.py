@@ -13,7 +13,11 @@ Effort = Literal["low", "medium", "high"]
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,  # `KEY=` in .env means "use the default"
+        extra="ignore",
+        case_sensitive=False,
     )
 
     # Tier 1: gpt-oss-safeguard-20b on Ollama

@@ -164,6 +164,8 @@ def _read_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         what = exc.problem or "invalid YAML"
+        if exc.context and exc.context_mark and mark and exc.context_mark.line != mark.line:
+            what += f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
         raise PolicyError(
             [PolicyProblem(source, line, "(yaml)", f"{what}; check indentation and quoting")]
         ) from None
@@ -257,7 +259,8 @@ def _check_semantics(
             if rid not in ids:
                 known = ", ".join(sorted(ids))
                 problem(("examples", i, "rule_ids", j), f"unknown rule {rid!r}; known: {known}")
-        if ex.label == "violation" and not any(r in violating for r in ex.rule_ids):
+        unknown = any(r not in ids for r in ex.rule_ids)
+        if ex.label == "violation" and not unknown and not any(r in violating for r in ex.rule_ids):
             problem(
                 ("examples", i, "rule_ids"),
                 "a violation example must name the rule it breaks, e.g. rule_ids: [X1]",
