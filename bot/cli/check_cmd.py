@@ -29,7 +29,8 @@ def register(sub: Any) -> None:
     p.add_argument("--author", default="member", help="author name shown to the model")
     p.add_argument("--escalate", action="store_true", help="also ask tier 2 (if configured)")
     p.add_argument(
-        "--as-live", action="store_true",
+        "--as-live",
+        action="store_true",
         help="behave like the live bot: texts the prefilter does not select are not sent",
     )
     p.add_argument("--no-reasoning", action="store_true", help="leave the reasoning out")
@@ -56,7 +57,9 @@ async def _check(args: argparse.Namespace, settings: Settings, lines: list[str])
         for i, text in enumerate(lines):
             match = policy.prefilter.match(PreparedText.of(text), sample_key=str(i))
             out: dict[str, Any] = {
-                "text": text, "policy": policy.id, "prefilter": match.reason if match else None,
+                "text": text,
+                "policy": policy.id,
+                "prefilter": match.reason if match else None,
             }
             if match is None and args.as_live:
                 out.update(kind="not_selected", violation=False)

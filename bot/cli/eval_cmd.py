@@ -40,7 +40,8 @@ def register(sub: Any) -> None:
     p.add_argument("--text-field", required=True, metavar="F")
     p.add_argument("--label-field", required=True, metavar="L")
     p.add_argument(
-        "--positive", default=",".join(sorted(DEFAULT_POSITIVE)),
+        "--positive",
+        default=",".join(sorted(DEFAULT_POSITIVE)),
         help="comma-separated label values that mean 'violation' (default: %(default)s)",
     )
     p.add_argument("--limit", type=int, help="only the first N rows")
@@ -66,9 +67,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 3 if report["model"] and report["model"]["unavailable"] else 0
 
 
-async def _evaluate(
-    args: argparse.Namespace, settings: Settings, samples: list[Sample]
-) -> dict[str, Any]:
+async def _evaluate(args: argparse.Namespace, settings: Settings, samples: list[Sample]) -> dict[str, Any]:
     async with build_engine(settings) as engine:
         policy = find_policy(engine.toolkit, args.policy)
         prefilter = Confusion()
@@ -94,8 +93,7 @@ async def _evaluate(
             return report
         model = Confusion()
         latency = LatencyStats()
-        predictions = await _classify_all(engine.classifier, policy, selected, args.concurrency,
-                                          latency)
+        predictions = await _classify_all(engine.classifier, policy, selected, args.concurrency, latency)
         for i, sample in enumerate(samples):
             model.add(sample.positive, predictions.get(i, False))
         report["model"] = {
@@ -139,10 +137,11 @@ async def _classify_all(
 
 def _print_report(report: dict[str, Any]) -> None:
     pf = report["prefilter"]
-    print(f"{report['policy']} on {report['data']}: {report['rows']} rows, "
-          f"{report['positives']} positive")
-    print(f"prefilter: selected {pf['selected']} rows for the model; recall on positives "
-          f"{pf['recall_on_positives']:.1%} ({pf['missed_positives']} positives missed)")
+    print(f"{report['policy']} on {report['data']}: {report['rows']} rows, {report['positives']} positive")
+    print(
+        f"prefilter: selected {pf['selected']} rows for the model; recall on positives "
+        f"{pf['recall_on_positives']:.1%} ({pf['missed_positives']} positives missed)"
+    )
     m = report["model"]
     if not m:
         return

@@ -58,8 +58,10 @@ def lint_run(args: argparse.Namespace, settings: Settings) -> int:
     errors = [p for p in problems if not p.warning]
     if not args.quiet:
         for policy in policies.values():
-            print(f"ok {policy.source}: {policy.id} v{policy.version}, "
-                  f"{policy.prompt_tokens} tokens, {len(policy.spec.examples)} examples")
+            print(
+                f"ok {policy.source}: {policy.id} v{policy.version}, "
+                f"{policy.prompt_tokens} tokens, {len(policy.spec.examples)} examples"
+            )
         bad_files = len({p.file for p in errors})
         print(f"{len(policies)} valid, {bad_files + len(missing)} broken")
     return 1 if errors or missing else 0
@@ -96,10 +98,14 @@ async def _test(args: argparse.Namespace, settings: Settings) -> int:
             print(line)
     print(f"\n{policy.id} v{policy.version} against {engine.classifier.tier1.model}")
     print(confusion.table())
-    print(f"accuracy {confusion.accuracy:.2f}  precision {confusion.precision:.2f}  "
-          f"recall {confusion.recall:.2f}  (threshold {args.threshold:.2f})")
+    print(
+        f"accuracy {confusion.accuracy:.2f}  precision {confusion.precision:.2f}  "
+        f"recall {confusion.recall:.2f}  (threshold {args.threshold:.2f})"
+    )
     if confusion.unavailable:
-        err(f"{confusion.unavailable} example(s) got no answer: is the model running? "
-            f"(OLLAMA_HOST={settings.ollama_host})")
+        err(
+            f"{confusion.unavailable} example(s) got no answer: is the model running? "
+            f"(OLLAMA_HOST={settings.ollama_host})"
+        )
         return 3
     return 0 if confusion.accuracy >= args.threshold else 1

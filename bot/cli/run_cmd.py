@@ -35,14 +35,21 @@ async def _run(settings: Settings) -> int:
             log.warning("%s", problem)
         log.info("loaded %d policies from %s", len(policies), settings.policy_dir)
         platforms = [
-            name for name, secret in (
-                ("discord", settings.discord_token), ("slack", settings.slack_bot_token),
-            ) if secret.get_secret_value()
+            name
+            for name, secret in (
+                ("discord", settings.discord_token),
+                ("slack", settings.slack_bot_token),
+            )
+            if secret.get_secret_value()
         ]
         if not platforms:
-            err("no platform is configured: set DISCORD_TOKEN or SLACK_BOT_TOKEN in .env "
-                "(see .env.example); to try policies locally use `modbot check`")
+            err(
+                "no platform is configured: set DISCORD_TOKEN or SLACK_BOT_TOKEN in .env "
+                "(see .env.example); to try policies locally use `modbot check`"
+            )
             return 2
-        err(f"the {' and '.join(platforms)} adapter is not in this release yet; "
-            "policies and models are ready (`modbot check`, `modbot policy test`)")
+        err(
+            f"the {' and '.join(platforms)} adapter is not in this release yet; "
+            "policies and models are ready (`modbot check`, `modbot policy test`)"
+        )
         return 2

@@ -28,7 +28,7 @@ class Sample:
 def _open_text(path: Path) -> io.TextIOBase:
     if path.suffix == ".gz":
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")  # noqa: SIM115 - closed by the caller
+    return open(path, encoding="utf-8", newline="")
 
 
 def read_samples(
@@ -59,9 +59,7 @@ def read_samples(
     return out
 
 
-def _rows(
-    fh: io.TextIOBase, kind: str, text_field: str, label_field: str
-) -> Iterator[tuple[object, object]]:
+def _rows(fh: io.TextIOBase, kind: str, text_field: str, label_field: str) -> Iterator[tuple[object, object]]:
     if kind in ("jsonl", "json", "ndjson"):
         for line in fh:
             if line.strip():
@@ -138,10 +136,15 @@ class Confusion:
 
     def summary(self) -> dict[str, float | int]:
         return {
-            "tp": self.tp, "fp": self.fp, "fn": self.fn, "tn": self.tn,
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "tn": self.tn,
             "unavailable": self.unavailable,
-            "precision": round(self.precision, 4), "recall": round(self.recall, 4),
-            "f1": round(self.f1, 4), "accuracy": round(self.accuracy, 4),
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+            "accuracy": round(self.accuracy, 4),
         }
 
 

@@ -85,9 +85,7 @@ class Verdict:
         data = asdict(self)
         data["kind"] = "verdict"
         data["previous"] = self.previous.to_dict() if self.previous else None
-        data["escalation_failed"] = (
-            self.escalation_failed.to_dict() if self.escalation_failed else None
-        )
+        data["escalation_failed"] = self.escalation_failed.to_dict() if self.escalation_failed else None
         if not with_reasoning:
             data.pop("reasoning")
         return data

@@ -11,10 +11,12 @@ import unicodedata
 import re2
 
 _INVISIBLE = dict.fromkeys(
-    [0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0]
-    + list(range(0x200B, 0x2010))
-    + list(range(0x202A, 0x202F))
-    + list(range(0x2060, 0x2070)),
+    [
+        *(0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0),
+        *range(0x200B, 0x2010),
+        *range(0x202A, 0x202F),
+        *range(0x2060, 0x2070),
+    ],
     None,
 )
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
@@ -43,7 +45,8 @@ def normalise(text: str) -> str:
     if decomposed != text:
         text = "".join(c for c in decomposed if not unicodedata.combining(c))
         text = unicodedata.normalize("NFC", text)
-    return _SPACES.sub(" ", text).strip()
+    collapsed: str = _SPACES.sub(" ", text)
+    return collapsed.strip()
 
 
 def fold_leet(normalised: str) -> str:

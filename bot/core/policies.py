@@ -98,9 +98,7 @@ def parse_policy(
     problems: list[PolicyProblem] = []
 
     def problem(loc: tuple[str | int, ...], message: str, *, warning: bool = False) -> None:
-        problems.append(
-            PolicyProblem(source, locate(node, loc), path_label(loc), message, warning)
-        )
+        problems.append(PolicyProblem(source, locate(node, loc), path_label(loc), message, warning))
 
     try:
         spec = PolicyFile.model_validate(data)
@@ -142,7 +140,12 @@ def parse_policy(
         raise PolicyError(errors)
     digest = hashlib.sha256(system_prompt.encode()).hexdigest()[:16]
     return Policy(
-        spec, source, system_prompt, digest, tokens, prefilter,
+        spec,
+        source,
+        system_prompt,
+        digest,
+        tokens,
+        prefilter,
         tuple(p for p in problems if p.warning),
     )
 
@@ -180,9 +183,7 @@ def _read_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
     dup = _duplicate_key(node)
     if dup is not None:
         key, line = dup
-        raise PolicyError(
-            [PolicyProblem(source, line, key, "appears twice; keep one (the last would win)")]
-        )
+        raise PolicyError([PolicyProblem(source, line, key, "appears twice; keep one (the last would win)")])
     return node, data
 
 
@@ -244,9 +245,7 @@ def _explain(err: ErrorDetails) -> str:
     return msg.replace("Input should", "must").replace("Value should", "must")
 
 
-def _check_semantics(
-    spec: PolicyFile, problem: Callable[..., None]
-) -> None:
+def _check_semantics(spec: PolicyFile, problem: Callable[..., None]) -> None:
     ids: dict[str, tuple[str | int, ...]] = {}
     for group in ("rules", "allowed"):
         for i, rule in enumerate(getattr(spec, group)):
@@ -293,7 +292,9 @@ def load_policy_dir(
         if policy.id in policies:
             problems.append(
                 PolicyProblem(
-                    str(path), 1, "id",
+                    str(path),
+                    1,
+                    "id",
                     f"{policy.id!r} is already defined in {policies[policy.id].source}",
                 )
             )

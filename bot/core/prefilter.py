@@ -89,8 +89,13 @@ class CompiledPrefilter:
     def selects_anything(self) -> bool:
         s = self.spec
         return bool(
-            s.always or self._by_first or self._prefix_first or self._regex or s.links
-            or self.domains or s.sample_rate > 0
+            s.always
+            or self._by_first
+            or self._prefix_first
+            or self._regex
+            or s.links
+            or self.domains
+            or s.sample_rate > 0
         )
 
     def match(self, text: PreparedText, sample_key: str = "") -> PrefilterMatch | None:

@@ -33,7 +33,8 @@ def test_fenced_or_prefixed_json(content):
 def test_wrong_types_are_coerced_or_made_conservative():
     p = parse_answer(
         '{"violation": "1", "rule_ids": "GC1, GC2", "confidence": "very sure", "rationale": 5}',
-        "", truncated=False,
+        "",
+        truncated=False,
     )
     assert isinstance(p, Parsed)
     assert p.violation is True

@@ -64,27 +64,54 @@ def _replace(old: str, new: str) -> str:
 
 BROKEN = [
     # (name, yaml text, expected line, expected field, words in the message)
-    ("unknown field", _replace("severity: medium", "severty: medium"), 5, "severty",
-     "not a policy field"),
+    ("unknown field", _replace("severity: medium", "severty: medium"), 5, "severty", "not a policy field"),
     ("missing id", _replace("id: test-cheats\n", ""), 1, "id", "required"),
-    ("bad severity", _replace("severity: medium", "severity: extreme"), 5, "severity",
-     "'low', 'medium' or 'high'"),
+    (
+        "bad severity",
+        _replace("severity: medium", "severity: extreme"),
+        5,
+        "severity",
+        "'low', 'medium' or 'high'",
+    ),
     ("version text", _replace("version: 2", "version: two"), 2, "version", "whole number"),
-    ("rule without text", _replace("    text: Asking where to get cheats\n", ""), 13,
-     "rules[1].text", "required"),
-    ("example bad label", _replace("label: allowed\n  - text: how", "label: maybe\n  - text: how"),
-     26, "examples[2].label", "'violation' or 'allowed'"),
-    ("unknown rule id", _replace("rule_ids: [GC2]", "rule_ids: [GC9]"), 24,
-     "examples[1].rule_ids[0]", "unknown rule 'GC9'"),
-    ("regex with backreference", _replace("'h[a4]ck(s|z)? for sale'", r"'(cheat)\1'"), 31,
-     "prefilter.regex[0]", "RE2"),
+    (
+        "rule without text",
+        _replace("    text: Asking where to get cheats\n", ""),
+        13,
+        "rules[1].text",
+        "required",
+    ),
+    (
+        "example bad label",
+        _replace("label: allowed\n  - text: how", "label: maybe\n  - text: how"),
+        26,
+        "examples[2].label",
+        "'violation' or 'allowed'",
+    ),
+    (
+        "unknown rule id",
+        _replace("rule_ids: [GC2]", "rule_ids: [GC9]"),
+        24,
+        "examples[1].rule_ids[0]",
+        "unknown rule 'GC9'",
+    ),
+    (
+        "regex with backreference",
+        _replace("'h[a4]ck(s|z)? for sale'", r"'(cheat)\1'"),
+        31,
+        "prefilter.regex[0]",
+        "RE2",
+    ),
     ("duplicate key", VALID + "severity: high\n", 32, "severity", "twice"),
-    ("bad yaml", _replace("title: Game cheats", "title: [Game cheats"), 4, "(yaml)",
-     "indentation"),
-    ("sample rate over 1", _replace("  regex:", "  sample_rate: 5\n  regex:"), 31,
-     "prefilter.sample_rate", "less than or equal to 1"),
-    ("prefilter selects nothing", VALID.split("prefilter:")[0], 1, "prefilter",
-     "selects no message"),
+    ("bad yaml", _replace("title: Game cheats", "title: [Game cheats"), 4, "(yaml)", "indentation"),
+    (
+        "sample rate over 1",
+        _replace("  regex:", "  sample_rate: 5\n  regex:"),
+        31,
+        "prefilter.sample_rate",
+        "less than or equal to 1",
+    ),
+    ("prefilter selects nothing", VALID.split("prefilter:")[0], 1, "prefilter", "selects no message"),
 ]
 
 
@@ -125,9 +152,7 @@ def test_lint_passes_on_the_shipped_library(capsys):
 def test_token_limit_is_enforced(tokens):
     from bot.core.policies import TokenLimits, parse_policy
 
-    long = _replace(
-        "  cheat: software", "  filler: " + "lorem ipsum dolor " * 300 + "\n  cheat: software"
-    )
+    long = _replace("  cheat: software", "  filler: " + "lorem ipsum dolor " * 300 + "\n  cheat: software")
     with pytest.raises(PolicyError, match="over the limit of 800"):
         parse_policy(long, "long.yaml", tokens.count, TokenLimits(warn_above=600, refuse_above=800))
     warned = parse_policy(long, "long.yaml", tokens.count, TokenLimits(600, 10_000))

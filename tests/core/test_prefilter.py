@@ -85,9 +85,7 @@ def test_domains_match_subdomains_and_defanged_links():
 def test_domain_files_json_and_lines(tmp_path: Path):
     (tmp_path / "a.json").write_text('{"domains": ["evil.example"]}')
     (tmp_path / "b.txt").write_text("# comment\nbad.example\n")
-    prefilter = CompiledPrefilter(
-        Prefilter(domain_files=("a.json", "b.txt")), "p", base_dir=tmp_path
-    )
+    prefilter = CompiledPrefilter(Prefilter(domain_files=("a.json", "b.txt")), "p", base_dir=tmp_path)
     assert hit(prefilter, "see www.evil.example") == "domain"
     assert hit(prefilter, "see x.bad.example/path") == "domain"
     with pytest.raises(PrefilterError, match="cannot read"):

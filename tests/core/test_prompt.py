@@ -12,9 +12,7 @@ def test_system_prompt_is_byte_identical_across_messages(library):
     from bot.core.prompt import build_chat
 
     a = build_chat(policy.system_prompt, ClassifyRequest("hi", "ann").user_message())
-    b = build_chat(
-        policy.system_prompt, ClassifyRequest("zq-unique aimbot", "bob", "general").user_message()
-    )
+    b = build_chat(policy.system_prompt, ClassifyRequest("zq-unique aimbot", "bob", "general").user_message())
     assert a[0] == b[0]
     assert a[0]["role"] == "system" and a[1]["role"] == "user"
     assert "zq-unique" not in b[0]["content"] and "zq-unique" in b[1]["content"]

@@ -117,11 +117,17 @@ class ModelTier(ABC):
         started: float,
         excerpt: str = "",
     ) -> Unavailable:
-        log.warning("tier %s (%s) unavailable for %s: %s: %s",
-                    self.tier, self.model, policy.id, reason, detail)
+        log.warning(
+            "tier %s (%s) unavailable for %s: %s: %s", self.tier, self.model, policy.id, reason, detail
+        )
         return Unavailable(
-            reason=reason, detail=detail, tier=self.tier, model=self.model, policy=policy.ref,
-            latency_ms=_ms_since(started), raw_excerpt=excerpt,
+            reason=reason,
+            detail=detail,
+            tier=self.tier,
+            model=self.model,
+            policy=policy.ref,
+            latency_ms=_ms_since(started),
+            raw_excerpt=excerpt,
         )
 
 

@@ -51,7 +51,7 @@ class HarmonyCodec:
         return list(self.encoding.render_conversation_for_completion(conv, Role.ASSISTANT))
 
     def render_text(self, policy_text: str, user_message: str, effort: str) -> str:
-        return self.encoding.decode_utf8(self.render_prompt(policy_text, user_message, effort))
+        return str(self.encoding.decode_utf8(self.render_prompt(policy_text, user_message, effort)))
 
     def parse_text(self, text: str) -> HarmonyAnswer:
         # The server decoded the completion with its control tokens kept (skip_special_tokens=false).

@@ -43,7 +43,7 @@ class OllamaTier(ModelTier):
         )
 
     async def aclose(self) -> None:
-        await self._client.close()
+        await self._client.close()  # type: ignore[no-untyped-call]
 
     async def _call(self, policy: Policy, user_message: str, effort: str) -> RawAnswer:
         s = self.settings
@@ -103,8 +103,11 @@ class OllamaTier(ModelTier):
             # The stream ended without its final chunk: the server went away mid-answer.
             raise ModelCallError("connection", "Ollama closed the stream before it finished")
         return RawAnswer(
-            "".join(content), "".join(thinking), done_reason == "length",
-            prompt_tokens, completion_tokens,
+            "".join(content),
+            "".join(thinking),
+            done_reason == "length",
+            prompt_tokens,
+            completion_tokens,
         )
 
 
@@ -113,9 +116,7 @@ def _response_error(exc: ollama.ResponseError, model: str) -> ModelCallError:
     if code == 503 or code == 429:
         return ModelCallError("busy", f"Ollama is busy ({exc.error}); will retry later")
     if code == 404:
-        return ModelCallError(
-            "model_missing", f"Ollama has no model {model!r}: run `ollama pull {model}`"
-        )
+        return ModelCallError("model_missing", f"Ollama has no model {model!r}: run `ollama pull {model}`")
     if code == -1:  # an error object inside a stream
         return ModelCallError("http_error", f"Ollama stream error: {exc.error}")
     return ModelCallError("http_error", f"Ollama answered {code}: {exc.error}")

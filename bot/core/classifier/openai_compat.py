@@ -126,8 +126,11 @@ class OpenAICompatTier(ModelTier):
         if finish is None:
             raise ModelCallError("connection", "the stream ended before the answer finished")
         return RawAnswer(
-            "".join(content), "".join(reasoning), finish == "length",
-            int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0),
+            "".join(content),
+            "".join(reasoning),
+            finish == "length",
+            int(usage.get("prompt_tokens") or 0),
+            int(usage.get("completion_tokens") or 0),
         )
 
     # -- raw harmony mode -------------------------------------------------------------------

@@ -112,14 +112,11 @@ def _coerce(obj: dict[str, Any], source: Literal["content", "reasoning"]) -> Par
     if violation is None:
         return None
     conf = str(obj.get("confidence", "")).strip().lower()
-    confidence: Confidence = conf if conf in CONFIDENCES else "low"  # type: ignore[assignment]
+    confidence: Confidence = next((c for c in CONFIDENCES if c == conf), "low")
     raw_ids = obj.get("rule_ids", obj.get("rules", []))
     if isinstance(raw_ids, str):
         raw_ids = [s for s in raw_ids.replace(";", ",").split(",")]
-    rule_ids = (
-        tuple(str(r).strip() for r in raw_ids if str(r).strip())
-        if isinstance(raw_ids, list) else ()
-    )
+    rule_ids = tuple(str(r).strip() for r in raw_ids if str(r).strip()) if isinstance(raw_ids, list) else ()
     category = obj.get("policy_category", obj.get("category"))
     category = str(category).strip() or None if category not in (None, "", "null") else None
     rationale = obj.get("rationale", "")
