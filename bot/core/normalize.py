@@ -26,8 +26,10 @@ _OPTS.log_errors = False
 _SPACES = re2.compile(r"\s+", _OPTS)
 # Defanged links ("discord[.]gift", "hxxps://") are still links.
 _DEFANG_DOT = re2.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)", _OPTS)
-_WORDS = re2.compile(r"\w+", _OPTS)
-_URL = re2.compile(r"(?:h(?:tt|xx)ps?://|www\.)", _OPTS)
+# Unicode letters and digits: RE2's \w is ASCII-only.
+_WORDS = re2.compile(r"[\pL\pN_]+", _OPTS)
+# A scheme, www., or a bare host followed by a path ("discord.gg/abc").
+_URL = re2.compile(r"(?:h(?:tt|xx)ps?://|www\.|[a-z0-9-]+\.[a-z]{2,}/)", _OPTS)
 _DOMAIN = re2.compile(r"([a-z0-9](?:[a-z0-9-]{0,62})(?:\.[a-z0-9-]{1,63})*\.[a-z][a-z0-9-]{1,62})", _OPTS)
 
 

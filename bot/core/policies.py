@@ -18,7 +18,7 @@ from pydantic_core import ErrorDetails
 from bot.core.messages import PolicyRef
 from bot.core.policy_loc import locate, path_label
 from bot.core.policy_model import PolicyFile
-from bot.core.prefilter import CompiledPrefilter, PrefilterError
+from bot.core.prefilter import CompiledPrefilter, PrefilterError, PreparedText
 from bot.core.prompt import render_policy
 
 GUIDE = "see community_policies/README.md"
@@ -120,6 +120,15 @@ def parse_policy(
             "or set always: true (every message goes to the model)",
         )
 
+    if prefilter is not None:
+        for i, ex in enumerate(spec.examples):
+            if ex.label == "violation" and prefilter.match(PreparedText.of(ex.text)) is None:
+                problem(
+                    ("examples", i, "text"),
+                    "the prefilter does not select this violation example, so the live bot "
+                    "would never ask the model about it: add a keyword or regex that catches it",
+                    warning=True,
+                )
     system_prompt = render_policy(spec)
     tokens = count_tokens(system_prompt)
     if tokens > limits.refuse_above:

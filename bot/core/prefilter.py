@@ -190,10 +190,10 @@ def _load_domain_files(files: tuple[str, ...], base_dir: Path | None) -> frozens
             except json.JSONDecodeError as exc:
                 raise PrefilterError(f"domain_files[{i}]", f"{path} is not JSON: {exc}") from exc
             items = data.get("domains", []) if isinstance(data, dict) else data
-            found.update(str(d).strip().lower() for d in items if str(d).strip())
+            found.update(str(d).strip().lower().rstrip(".") for d in items if str(d).strip())
         else:
             for line in raw.splitlines():
-                line = line.split("#", 1)[0].strip().lower()
+                line = line.split("#", 1)[0].strip().lower().rstrip(".")
                 if line:
                     found.add(line)
     return frozenset(found)
