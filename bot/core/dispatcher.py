@@ -1,0 +1,134 @@
+"""Carry out the outbox: post and update flag cards, delete, time out, DM, with retries.
+
+The outbox row is written with the decision; this loop is the only place that talks to the
+platform for them, so a failed post is retried later instead of lost, and a posted flag is
+never posted twice (the card's reference is stored on the case).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from bot.core.cases import CaseService
+from bot.core.ports import MemberNotice, Platform, PlatformResult
+from bot.store import Store
+from bot.store.records import Case, OutboxItem, Space
+
+log = logging.getLogger(__name__)
+
+NOTICES = {
+    "removed": "Your message in this server was removed by the moderators because it breaks "
+    "the rule “{rule}”.",
+    "timed_out": "You were timed out for {minutes} minutes because a message of yours breaks "
+    "the rule “{rule}”.",
+    "appeal_upheld": "The moderators reviewed your appeal of case #{case} and kept their decision.",
+    "appeal_overturned": "The moderators reviewed your appeal of case #{case} and reversed their "
+    "decision. Sorry for the trouble.",
+}
+
+
+class OutboxDispatcher:
+    def __init__(
+        self,
+        store: Store,
+        cases: CaseService,
+        platforms: dict[str, Platform],
+        max_attempts: int = 12,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.store = store
+        self.cases = cases
+        self.platforms = platforms
+        self.max_attempts = max_attempts
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self.delivered = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _now(self) -> float:
+        return self._clock() if self._clock else float(self.store.now())
+
+    async def run(self, idle_poll_s: float = 1.0) -> None:
+        while True:
+            handled = await self.run_once()
+            if handled == 0:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), idle_poll_s)
+
+    async def run_once(self) -> int:
+        items = await self.store.outbox.due(self._now())
+        for item in items:
+            await self._deliver(item)
+        return len(items)
+
+    async def _deliver(self, item: OutboxItem) -> None:
+        case = await self.store.cases.get(item.case_id) if item.case_id is not None else None
+        space = await self.store.spaces.get(item.space_id)
+        platform = self.platforms.get(space.platform if space else case.platform if case else "")
+        if platform is None or space is None or case is None:
+            await self.store.outbox.fail(item.id, "no platform, space or case for this item")
+            return
+        try:
+            result = await self._call(platform, item, case, space)
+        except Exception as exc:  # an adapter bug must not stop every other delivery
+            log.exception("outbox item %d (%s) raised", item.id, item.kind)
+            result = PlatformResult(False, error=repr(exc))
+        if result.ok:
+            if item.kind in ("post_flag", "update_flag") and result.ref and not case.flag_ref:
+                await self.store.cases.set_flag_ref(case.id, result.ref)
+            await self.store.outbox.done(item.id)
+            self.delivered += 1
+            return
+        attempts = item.attempts + 1
+        if not result.retryable or attempts >= self.max_attempts:
+            log.error("giving up on %s for case %s: %s", item.kind, item.case_id, result.error)
+            await self.store.outbox.fail(item.id, result.error)
+            return
+        delay = min(300.0, 2.0 * 2 ** min(attempts, 8))
+        await self.store.outbox.retry_later(item.id, self._now() + delay, result.error)
+
+    async def _call(self, platform: Platform, item: OutboxItem, case: Case, space: Space) -> PlatformResult:
+        kind = item.kind
+        if kind in ("post_flag", "update_flag"):
+            view = await self.cases.view(case)
+            if case.flag_ref:
+                if kind == "post_flag":
+                    return PlatformResult(True, case.flag_ref)  # posted before a crash: not again
+                return await platform.update_flag(case.flag_ref, view, space.mod_channel_id)
+            if kind == "update_flag" and await self._post_pending(case):
+                return PlatformResult(True)  # the pending post will show the latest state
+            return await platform.post_flag(view, space.mod_channel_id)
+        if kind == "delete":
+            return await platform.delete_message(case.space_id, case.channel_id, case.message_id)
+        if kind == "timeout":
+            minutes = int(item.payload.get("minutes", 60))
+            return await platform.timeout_member(case.space_id, case.author_id, minutes, f"case {case.id}")
+        if kind == "dm":
+            return await platform.dm(await self._notice(case, item))
+        return PlatformResult(False, error=f"unknown outbox kind {kind!r}", retryable=False)
+
+    async def _post_pending(self, case: Case) -> bool:
+        items = await self.store.outbox.due(float("inf"), limit=500)
+        return any(i.kind == "post_flag" and i.case_id == case.id for i in items)
+
+    async def _notice(self, case: Case, item: OutboxItem) -> MemberNotice:
+        kind = str(item.payload.get("notice", "removed"))
+        active = await self.cases.book.for_job(case.space_id, case.policy_id)
+        rule = case.policy_id
+        if active is not None:
+            texts = {r.id: r.text for r in active.policy.spec.rules}
+            named = [texts[r] for r in case.rule_ids if r in texts]
+            rule = named[0] if named else active.policy.spec.title
+        minutes = active.policy.spec.action.timeout_minutes if active else 60
+        text = NOTICES.get(kind, NOTICES["removed"]).format(rule=rule, minutes=minutes, case=case.id)
+        can_appeal = kind in ("removed", "timed_out")
+        if can_appeal:
+            text += f" If you think this is a mistake, you can appeal once (case #{case.id})."
+        return MemberNotice(case.id, case.space_id, case.author_id, text, can_appeal)
+

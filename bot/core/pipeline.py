@@ -1,0 +1,229 @@
+"""From a platform message to a stored verdict: prefilter, durable inbox, fair workers.
+
+`submit` persists every candidate (message x policy) before it returns, so the adapter may
+acknowledge the event only after that. Workers, as many as the model has slots, take jobs
+fairly across spaces; an outage leaves jobs on disk and they drain when the model returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.core.breaker import CircuitBreaker
+from bot.core.classifier.base import ClassifyRequest
+from bot.core.classifier.tiered import TieredClassifier
+from bot.core.messages import IncomingMessage, Result, Unavailable, Verdict
+from bot.core.policy_book import ActivePolicy, PolicyBook
+from bot.core.prefilter import PreparedText
+from bot.core.scheduler import FairScheduler
+from bot.core.vcache import VerdictCache, cache_key
+from bot.store import Store
+from bot.store.records import Job, NewJob
+
+log = logging.getLogger(__name__)
+
+OnVerdict = Callable[[Job, ActivePolicy, Verdict], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineSettings:
+    workers: int = 1  # = model slots (OLLAMA_NUM_PARALLEL)
+    max_attempts_bad_output: int = 3  # unparseable/truncated answers before giving up
+    backoff_base_s: float = 2.0
+    backoff_max_s: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    candidates: int  # policies whose prefilter selected the message
+    queued: int  # new jobs (0 for a redelivered event)
+
+
+@dataclass
+class PipelineStats:
+    submitted: int = 0
+    candidates: int = 0
+    duplicates: int = 0
+    model_calls: int = 0
+    cache_hits: int = 0
+    verdicts: int = 0
+    retries: int = 0
+    failed: int = 0
+
+
+class Pipeline:
+    def __init__(
+        self,
+        store: Store,
+        book: PolicyBook,
+        classifier: TieredClassifier,
+        on_verdict: OnVerdict,
+        settings: PipelineSettings,
+        budget_for: Callable[[str], int] = lambda _space: 600,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.book = book
+        self.classifier = classifier
+        self.on_verdict = on_verdict
+        self.settings = settings
+        self.scheduler = FairScheduler(budget_for, clock)
+        self.breaker = CircuitBreaker(clock=clock)
+        self.cache = VerdictCache()
+        self.stats = PipelineStats()
+        self._idle = asyncio.Event()
+        self._busy = 0
+
+    # -- intake ------------------------------------------------------------------------------
+
+    async def submit(self, msg: IncomingMessage) -> SubmitResult:
+        """Select candidate policies and persist them. Returns once they are on disk."""
+        self.stats.submitted += 1
+        prepared = PreparedText.of(msg.text)
+        jobs: list[NewJob] = []
+        for active in await self.book.active(msg.space_id):
+            if not active.applies_to(msg.channel_id):
+                continue
+            match = active.policy.prefilter.match(prepared, sample_key=f"{msg.space_id}:{msg.message_id}")
+            if match is None:
+                continue
+            jobs.append(
+                NewJob.from_message(
+                    msg,
+                    policy_id=active.policy.id,
+                    policy_version=active.version,
+                    policy_hash=active.policy.content_hash,
+                    match_reason=match.reason,
+                )
+            )
+        if not jobs:
+            return SubmitResult(0, 0)
+        ids = await self.store.inbox.add_many(jobs)
+        self.stats.candidates += len(jobs)
+        self.stats.duplicates += len(jobs) - len(ids)
+        for job_id in ids:
+            self._enqueue(msg.space_id, job_id)
+        return SubmitResult(len(jobs), len(ids))
+
+    async def enqueue_escalation(self, job: NewJob) -> bool:
+        ids = await self.store.inbox.add_many([job])
+        for job_id in ids:
+            self._enqueue(job.space_id, job_id)
+        return bool(ids)
+
+    def _enqueue(self, space_id: str, job_id: int, delay_s: float = 0.0) -> None:
+        self._idle.clear()
+        self.scheduler.put(space_id, job_id, delay_s)
+
+    async def recover(self) -> int:
+        """After a restart: jobs a dead process had taken are pending again, and queued."""
+        released = await self.store.inbox.release_leases()
+        pending = await self.store.inbox.pending()
+        now = self.store_now()
+        for job in pending:
+            self._enqueue(job.space_id, job.id, max(0.0, job.not_before - now))
+        if pending:
+            log.info("recovered %d pending jobs (%d were in flight)", len(pending), released)
+        return len(pending)
+
+    def store_now(self) -> float:
+        return float(self.store.now())
+
+    # -- workers -----------------------------------------------------------------------------
+
+    async def worker(self) -> None:
+        """One model slot. Runs until cancelled."""
+        while True:
+            _space, job_id = await self.scheduler.get()
+            self._busy += 1
+            try:
+                await self.breaker.wait_until_allowed()
+                await self._run(job_id)
+            finally:
+                self._busy -= 1
+                if self._busy == 0 and len(self.scheduler) == 0:
+                    self._idle.set()
+
+    async def _run(self, job_id: int) -> None:
+        if not await self.store.inbox.lease(job_id):
+            return  # done already, or taken by another worker
+        job = await self.store.inbox.get(job_id)
+        if job is None:
+            return
+        try:
+            await self._process(job)
+        except Exception as exc:
+            # A bug or a storage hiccup must not lose the job: back to pending, with backoff.
+            log.exception("job %d failed unexpectedly; will retry", job.id)
+            await self._retry(job, f"internal error: {exc!r}")
+
+    async def _process(self, job: Job) -> None:
+        active = await self.book.for_job(job.space_id, job.policy_id)
+        if active is None:
+            await self.store.inbox.complete(job.id)  # the space turned the policy off
+            return
+        result, cached = await self._classify(job, active)
+        if isinstance(result, Verdict):
+            if not cached:
+                self.breaker.success()
+            self.stats.verdicts += 1
+            async with self.store.transaction():
+                await self.store.verdicts.add(
+                    job.id, job.space_id, job.message_id, result, shadow=active.mode == "shadow"
+                )
+                await self.on_verdict(job, active, result)
+                await self.store.inbox.complete(job.id)
+            return
+        await self._on_unavailable(job, result)
+
+    async def _classify(self, job: Job, active: ActivePolicy) -> tuple[Result, bool]:
+        request = ClassifyRequest(
+            job.text, job.author_name or job.author_id, job.channel_name, job.context
+        )
+
+        async def call() -> Result:
+            self.stats.model_calls += 1
+            return await self.classifier.classify(active.policy, request, escalate=job.escalate)
+
+        if job.escalate:
+            return await call(), False  # an explicit second opinion is never served from cache
+        result, cached = await self.cache.get_or_call(cache_key(active.policy.content_hash, job.text), call)
+        if cached:
+            self.stats.cache_hits += 1
+        return result, cached
+
+    async def _on_unavailable(self, job: Job, result: Unavailable) -> None:
+        outage = result.transient or result.reason == "model_missing"
+        if outage:
+            self.breaker.failure()
+            await self._retry(job, f"{result.reason}: {result.detail}")
+            return
+        self.breaker.neutral()
+        if job.attempts + 1 >= self.settings.max_attempts_bad_output:
+            # Never a verdict: kept on disk as failed, visible to operators, never punished.
+            self.stats.failed += 1
+            await self.store.inbox.fail(job.id, f"{result.reason}: {result.detail}")
+            log.warning("job %d gave no verdict after %d tries: %s", job.id, job.attempts + 1, result.detail)
+            return
+        await self._retry(job, f"{result.reason}: {result.detail}")
+
+    async def _retry(self, job: Job, error: str) -> None:
+        delay = min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2 ** min(job.attempts, 10))
+        self.stats.retries += 1
+        await self.store.inbox.retry_later(job.id, self.store_now() + delay, error[:500])
+        self._enqueue(job.space_id, job.id, delay)
+
+    # -- control -----------------------------------------------------------------------------
+
+    async def drain(self, timeout_s: float | None = None) -> None:
+        """Wait until no job is queued or running (delayed retries count as queued)."""
+        async with asyncio.timeout(timeout_s):
+            while self._busy or len(self.scheduler):
+                self._idle.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._idle.wait(), 0.1)

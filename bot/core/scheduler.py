@@ -1,0 +1,121 @@
+"""Who gets the GPU next: round-robin across spaces, a per-space budget, delayed retries.
+
+One server's spam flood fills only its own queue; every other space with work still gets
+its turn on the next free slot. A space over its budget waits, it is never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class _Bucket:
+    """Token bucket: `per_minute` calls a minute, bursts up to a quarter of that."""
+
+    per_minute: int
+    tokens: float
+    updated: float
+
+    def take(self, now: float) -> float:
+        """Take a token; return 0 when granted, else seconds until one is available."""
+        rate = self.per_minute / 60.0
+        burst = max(1.0, self.per_minute / 4)
+        self.tokens = min(burst, self.tokens + (now - self.updated) * rate)
+        self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / rate
+
+
+@dataclass(order=True)
+class _Delayed:
+    ready_at: float
+    seq: int
+    space_id: str = field(compare=False)
+    job_id: int = field(compare=False)
+
+
+class FairScheduler:
+    def __init__(
+        self,
+        budget_for: Callable[[str], int],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._budget_for = budget_for
+        self._clock = clock
+        self._queues: OrderedDict[str, deque[int]] = OrderedDict()  # round-robin order
+        self._delayed: list[_Delayed] = []
+        self._buckets: dict[str, _Bucket] = {}
+        self._queued: set[int] = set()
+        self._seq = 0
+        self._wakeup = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self._queued)
+
+    def depth(self, space_id: str) -> int:
+        return len(self._queues.get(space_id, ()))
+
+    def put(self, space_id: str, job_id: int, delay_s: float = 0.0) -> None:
+        if job_id in self._queued:
+            return  # already waiting: a redelivery must not double the work
+        self._queued.add(job_id)
+        if delay_s > 0:
+            self._seq += 1
+            heapq.heappush(self._delayed, _Delayed(self._clock() + delay_s, self._seq, space_id, job_id))
+        else:
+            self._queues.setdefault(space_id, deque()).append(job_id)
+        self._wakeup.set()
+
+    def _promote_due(self, now: float) -> float | None:
+        while self._delayed and self._delayed[0].ready_at <= now:
+            item = heapq.heappop(self._delayed)
+            self._queues.setdefault(item.space_id, deque()).append(item.job_id)
+        return self._delayed[0].ready_at - now if self._delayed else None
+
+    def _next(self, now: float) -> tuple[str, int] | float | None:
+        """The next (space, job), or seconds to wait, or None when there is nothing at all."""
+        wait = self._promote_due(now)
+        for space_id in list(self._queues):
+            queue = self._queues[space_id]
+            if not queue:
+                del self._queues[space_id]
+                continue
+            bucket = self._buckets.get(space_id)
+            if bucket is None:
+                per_minute = max(1, self._budget_for(space_id))
+                bucket = self._buckets[space_id] = _Bucket(per_minute, per_minute / 4, now)
+            over = bucket.take(now)
+            if over > 0:
+                wait = over if wait is None else min(wait, over)
+                continue
+            job_id = queue.popleft()
+            # Move this space to the back of the round-robin order.
+            self._queues.move_to_end(space_id)
+            if not queue:
+                del self._queues[space_id]
+            self._queued.discard(job_id)
+            return space_id, job_id
+        return wait
+
+    async def get(self) -> tuple[str, int]:
+        """Wait for the next job, fairly across spaces."""
+        while True:
+            got = self._next(self._clock())
+            if isinstance(got, tuple):
+                return got
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=got)
+
+    def budget_changed(self, space_id: str) -> None:
+        """Forget the space's bucket so its new budget applies from the next job."""
+        self._buckets.pop(space_id, None)
