@@ -13,8 +13,12 @@ from bot.core.classifier.harmony import HarmonyCodec
 from bot.core.classifier.ollama import OllamaSettings, OllamaTier
 from bot.core.classifier.openai_compat import OpenAICompatTier, OpenAISettings
 from bot.core.classifier.tiered import TieredClassifier
-from bot.core.policies import Policy, PolicyProblem, TokenLimits, load_policy_dir
+from bot.core.policies import Policy, PolicyProblem, TokenLimits, load_policy_dir, parse_policy
+from bot.core.policy_book import PolicyBook
+from bot.core.ports import Actor, Platform
+from bot.core.service import CoreSettings, ModerationCore
 from bot.core.tokens import TokenCounter, load_encoding
+from bot.store import Store
 
 
 @dataclass
@@ -84,3 +88,46 @@ async def build_engine(settings: Settings) -> AsyncIterator[Engine]:
         yield Engine(toolkit, classifier)
     finally:
         await classifier.aclose()
+
+
+@dataclass
+class Runtime:
+    engine: Engine
+    store: Store
+    core: ModerationCore
+
+
+@asynccontextmanager
+async def build_runtime(
+    settings: Settings, platforms: dict[str, Platform], database: str | Path | None = None
+) -> AsyncIterator[Runtime]:
+    """Everything the bot runs: storage, models, the core and its background work."""
+    async with build_engine(settings) as engine:
+        store = await Store.open(database if database is not None else settings.database_path)
+        try:
+            toolkit = engine.toolkit
+
+            def compile_policy(text: str, source: str) -> Policy:
+                return parse_policy(text, source, toolkit.tokens.count, toolkit.limits)
+
+            book = PolicyBook(store, compile_policy)
+            core = ModerationCore(
+                store, engine.classifier, book, platforms, CoreSettings(workers=settings.ollama_slots)
+            )
+            async with core:
+                yield Runtime(engine, store, core)
+        finally:
+            await store.close()
+
+
+async def install_library(runtime: Runtime, space_id: str, mode: str = "live") -> list[str]:
+    """Enable every policy of POLICY_DIR in a space (what a new admin usually starts with)."""
+    policies, _problems = runtime.engine.toolkit.load_policies()
+    admin = Actor("modbot", "modbot", is_admin=True)
+    installed = []
+    for policy in policies.values():
+        text = await asyncio.to_thread(Path(policy.source).read_text, encoding="utf-8")
+        result = await runtime.core.admin.upload(space_id, admin, text, mode=mode, source=policy.source)
+        if result.ok:
+            installed.append(policy.id)
+    return installed

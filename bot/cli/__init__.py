@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from bot.cli import check_cmd, eval_cmd, policy_cmds, run_cmd
+from bot.cli import check_cmd, eval_cmd, policy_cmds, room_cmds, run_cmd
 from bot.config import Settings
 
 EPILOG = """examples:
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     check_cmd.register(sub)
     policy_cmds.register(sub)
     eval_cmd.register(sub)
+    room_cmds.register(sub)
     return parser
 
 

@@ -88,8 +88,14 @@ class PolicyAdmin:
         examples = list(data.get("examples") or [])
         if any(e.get("text") == case.excerpt for e in examples if isinstance(e, dict)):
             return False, "this message is already an example of the policy"
-        examples.append({"text": case.excerpt, "label": "violation", "rule_ids": list(case.rule_ids),
-                         "why": f"Confirmed by a moderator (case {case.id})."})
+        examples.append(
+            {
+                "text": case.excerpt,
+                "label": "violation",
+                "rule_ids": list(case.rule_ids),
+                "why": f"Confirmed by a moderator (case {case.id}).",
+            }
+        )
         data["examples"] = examples
         data["version"] = int(data.get("version", 1)) + 1
         new_text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
@@ -105,7 +111,9 @@ class PolicyAdmin:
         await self._audit(case.space_id, actor, "policy.add_example", case.policy_id, {"case": case.id})
         return True, f"added case #{case.id} to {case.policy_id}'s examples"
 
-    async def _audit(self, space_id: str, actor: Actor, action: str, target: str, detail: dict[str, Any]) -> None:
+    async def _audit(
+        self, space_id: str, actor: Actor, action: str, target: str, detail: dict[str, Any]
+    ) -> None:
         self.book.invalidate(space_id)
         await self.store.audit.record(
             space_id, actor.user_id, actor.role, action, target, allowed=True, detail=detail

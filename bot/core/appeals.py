@@ -73,7 +73,9 @@ class AppealService:
             appeal = await self.store.appeals.create(case_id, actor.user_id, statement)
             if appeal is None:
                 return await refuse("already appealed", f"case #{case_id} was already appealed (once only)")
-            await self.store.audit.record(case.space_id, actor.user_id, actor.role, "appeal.create", target, True)
+            await self.store.audit.record(
+                case.space_id, actor.user_id, actor.role, "appeal.create", target, True
+            )
             await self.store.outbox.add(case.space_id, "update_flag", {}, case_id=case_id)
         return AppealResult(True, "your appeal was sent to the moderators", appeal)
 

@@ -7,9 +7,8 @@ same transaction as the decision, so none is lost and none happens twice.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from bot.core.admin import PolicyAdmin
 from bot.core.messages import ContextLine, Verdict
@@ -91,8 +90,13 @@ class CaseService:
             return Outcome(False, f"no case #{case_id}")
         if not (actor.is_moderator or actor.is_admin):
             await self.store.audit.record(
-                case.space_id, actor.user_id, actor.role, f"case.{action}", f"case:{case_id}",
-                allowed=False, detail={"reason": "not a moderator"},
+                case.space_id,
+                actor.user_id,
+                actor.role,
+                f"case.{action}",
+                f"case:{case_id}",
+                allowed=False,
+                detail={"reason": "not a moderator"},
             )
             return Outcome(False, "only moderators can act on flags", case)
         if action == "escalate":
@@ -112,7 +116,10 @@ class CaseService:
 
     async def _apply(self, case: Case, status: str, actor: Actor, *, auto: bool = False) -> Case:
         decided = await self.store.cases.decide(
-            case.id, status, actor.user_id, action_taken=status if status != "dismissed" else None,
+            case.id,
+            status,
+            actor.user_id,
+            action_taken=status if status != "dismissed" else None,
             expected=OPEN_STATES,
         )
         space = await self.store.spaces.get(case.space_id)
@@ -125,8 +132,13 @@ class CaseService:
             await self.store.outbox.add(case.space_id, "dm", {"notice": status}, case_id=case.id)
         await self.store.outbox.add(case.space_id, "update_flag", {}, case_id=case.id)
         await self.store.audit.record(
-            case.space_id, actor.user_id, "auto" if auto else actor.role, f"case.{status}",
-            f"case:{case.id}", allowed=True, detail={"policy": case.policy_id},
+            case.space_id,
+            actor.user_id,
+            "auto" if auto else actor.role,
+            f"case.{status}",
+            f"case:{case.id}",
+            allowed=True,
+            detail={"policy": case.policy_id},
         )
         return decided
 
@@ -182,7 +194,11 @@ class CaseService:
     async def _tier2_summary(self, case: Case) -> str:
         """The latest escalated answer for the case's message, if one was asked for."""
         for stored in reversed(await self.store.verdicts.for_message(case.space_id, case.message_id)):
-            if stored.policy_id == case.policy_id and stored.created_at >= case.created_at and stored.tier == 2:
+            if (
+                stored.policy_id == case.policy_id
+                and stored.created_at >= case.created_at
+                and stored.tier == 2
+            ):
                 label = "violation" if stored.violation else "no violation"
                 return f"tier 2: {label} ({stored.confidence}) {stored.rationale}"
         return ""
@@ -204,5 +220,3 @@ class CaseService:
             appeal_statement=appeal.statement if appeal else "",
             second_opinion=second,
         )  # fmt: skip
-
-

@@ -37,14 +37,17 @@ class OutboxDispatcher:
         cases: CaseService,
         platforms: dict[str, Platform],
         max_attempts: int = 12,
+        retry_base_s: float = 2.0,
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.store = store
         self.cases = cases
         self.platforms = platforms
         self.max_attempts = max_attempts
+        self.retry_base_s = retry_base_s
         self._clock = clock
         self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()  # one delivery pass at a time: an item is never sent twice
         self.delivered = 0
 
     def wake(self) -> None:
@@ -62,10 +65,11 @@ class OutboxDispatcher:
                     await asyncio.wait_for(self._wake.wait(), idle_poll_s)
 
     async def run_once(self) -> int:
-        items = await self.store.outbox.due(self._now())
-        for item in items:
-            await self._deliver(item)
-        return len(items)
+        async with self._lock:
+            items = await self.store.outbox.due(self._now())
+            for item in items:
+                await self._deliver(item)
+            return len(items)
 
     async def _deliver(self, item: OutboxItem) -> None:
         case = await self.store.cases.get(item.case_id) if item.case_id is not None else None
@@ -90,7 +94,7 @@ class OutboxDispatcher:
             log.error("giving up on %s for case %s: %s", item.kind, item.case_id, result.error)
             await self.store.outbox.fail(item.id, result.error)
             return
-        delay = min(300.0, 2.0 * 2 ** min(attempts, 8))
+        delay = min(300.0, self.retry_base_s * 2 ** min(attempts - 1, 8))
         await self.store.outbox.retry_later(item.id, self._now() + delay, result.error)
 
     async def _call(self, platform: Platform, item: OutboxItem, case: Case, space: Space) -> PlatformResult:
@@ -131,4 +135,3 @@ class OutboxDispatcher:
         if can_appeal:
             text += f" If you think this is a mistake, you can appeal once (case #{case.id})."
         return MemberNotice(case.id, case.space_id, case.author_id, text, can_appeal)
-

@@ -182,12 +182,11 @@ class Pipeline:
         await self._on_unavailable(job, result)
 
     async def _classify(self, job: Job, active: ActivePolicy) -> tuple[Result, bool]:
-        request = ClassifyRequest(
-            job.text, job.author_name or job.author_id, job.channel_name, job.context
-        )
+        request = ClassifyRequest(job.text, job.author_name or job.author_id, job.channel_name, job.context)
 
         async def call() -> Result:
             self.stats.model_calls += 1
+            self.scheduler.charge(job.space_id)
             return await self.classifier.classify(active.policy, request, escalate=job.escalate)
 
         if job.escalate:

@@ -17,22 +17,32 @@ from dataclasses import dataclass, field
 
 @dataclass
 class _Bucket:
-    """Token bucket: `per_minute` calls a minute, bursts up to a quarter of that."""
+    """Token bucket: `per_minute` model calls a minute, bursts up to a quarter of that.
+
+    Only real model calls are charged (cache hits are free), so a flood of one text costs
+    its space one token, not one per copy.
+    """
 
     per_minute: int
     tokens: float
     updated: float
 
-    def take(self, now: float) -> float:
-        """Take a token; return 0 when granted, else seconds until one is available."""
+    def _refill(self, now: float) -> None:
         rate = self.per_minute / 60.0
         burst = max(1.0, self.per_minute / 4)
         self.tokens = min(burst, self.tokens + (now - self.updated) * rate)
         self.updated = now
+
+    def wait(self, now: float) -> float:
+        """0 when a call may start now, else seconds until the bucket allows one."""
+        self._refill(now)
         if self.tokens >= 1.0:
-            self.tokens -= 1.0
             return 0.0
-        return (1.0 - self.tokens) / rate
+        return (1.0 - self.tokens) / (self.per_minute / 60.0)
+
+    def charge(self, now: float) -> None:
+        self._refill(now)
+        self.tokens -= 1.0
 
 
 @dataclass(order=True)
@@ -93,7 +103,7 @@ class FairScheduler:
             if bucket is None:
                 per_minute = max(1, self._budget_for(space_id))
                 bucket = self._buckets[space_id] = _Bucket(per_minute, per_minute / 4, now)
-            over = bucket.take(now)
+            over = bucket.wait(now)
             if over > 0:
                 wait = over if wait is None else min(wait, over)
                 continue
@@ -115,6 +125,14 @@ class FairScheduler:
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=got)
+
+    def charge(self, space_id: str) -> None:
+        """Count one model call against the space's budget."""
+        bucket = self._buckets.get(space_id)
+        if bucket is not None:
+            bucket.charge(self._clock())
+            if bucket.tokens < 1.0:
+                self._wakeup.set()  # let waiting workers re-plan around this space
 
     def budget_changed(self, space_id: str) -> None:
         """Forget the space's bucket so its new budget applies from the next job."""

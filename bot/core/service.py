@@ -32,6 +32,8 @@ class CoreSettings:
     appeals_per_hour: int = 3
     retention_sweep_s: float = 3600.0
     outbox_poll_s: float = 1.0
+    retry_base_s: float = 2.0  # first backoff after a model outage or a failed platform call
+    breaker_cooldown_s: float = 5.0
 
 
 class ModerationCore:
@@ -52,12 +54,13 @@ class ModerationCore:
         self._spaces: dict[str, Space] = {}
         self.pipeline = Pipeline(
             store, book, classifier, self.cases.on_verdict,
-            PipelineSettings(workers=settings.workers),
+            PipelineSettings(workers=settings.workers, backoff_base_s=settings.retry_base_s),
             budget_for=lambda space_id: self._budgets.get(space_id, 60),
         )  # fmt: skip
+        self.pipeline.breaker.base_cooldown_s = settings.breaker_cooldown_s
         self.cases.enqueue = self.pipeline.enqueue_escalation
         self.appeals = AppealService(store, self.cases, classifier, settings.appeals_per_hour)
-        self.outbox = OutboxDispatcher(store, self.cases, platforms)
+        self.outbox = OutboxDispatcher(store, self.cases, platforms, retry_base_s=settings.retry_base_s)
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -163,7 +166,7 @@ class ModerationCore:
         async with asyncio.timeout(timeout_s):
             while True:
                 await self.pipeline.drain()
-                while len([t for t in self._tasks if t.get_name().startswith("appeal-")]):
-                    await asyncio.sleep(0.01)
+                opinions = [t for t in self._tasks if t.get_name().startswith("appeal-")]
+                await asyncio.gather(*opinions, return_exceptions=True)
                 if await self.outbox.run_once() == 0 and not len(self.pipeline.scheduler):
                     return

@@ -1,0 +1,82 @@
+"""The console's side of the platform port: flags, deletions and DMs become printed lines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.core.messages import ContextLine
+from bot.core.ports import FlagView, MemberNotice, PlatformResult
+
+ICONS = {
+    "open": "🚩",
+    "escalating": "⏳",
+    "removed": "🗑",
+    "dismissed": "✔",
+    "timed_out": "⏱",
+    "upheld": "⚖",
+    "overturned": "↩",
+}
+
+
+def render_flag(view: FlagView) -> str:
+    rules = ",".join(view.rule_ids) or "-"
+    lines = [
+        f"{ICONS.get(view.status, '🚩')} case #{view.case_id} [{view.status}] {view.policy_title} "
+        f"({view.policy_id} {rules}, {view.confidence} confidence, tier {view.tier})",
+        f"   {view.author_name or view.author_id} in #{view.channel_id}: “{view.excerpt}”",
+        f"   why: {view.rationale or '(no rationale)'}",
+    ]
+    if view.moderator_note:
+        lines.append(f"   note for moderators: {view.moderator_note.strip().splitlines()[0]}")
+    if view.second_opinion:
+        lines.append(f"   second opinion: {view.second_opinion}")
+    if view.appeal_statement:
+        lines.append(f"   appeal by the author: “{view.appeal_statement}”")
+    if view.decided_by:
+        lines.append(f"   decided by {view.decided_by}")
+    if view.status in ("open",):
+        lines.append(
+            "   actions: "
+            + " ".join(f"/{a.replace('add_example', 'example')} {view.case_id}" for a in view.actions)
+        )
+    return "\n".join(lines)
+
+
+class ConsolePlatform:
+    name = "console"
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        self._write = write
+        self._refs = 0
+        self.history: dict[str, list[ContextLine]] = {}
+        self.deleted: set[str] = set()
+        self.timeouts: dict[str, int] = {}
+
+    async def post_flag(self, view: FlagView, mod_channel_id: str) -> PlatformResult:
+        self._refs += 1
+        self._write(f"[#{mod_channel_id or 'mod'}]\n{render_flag(view)}")
+        return PlatformResult(True, ref=f"card-{self._refs}")
+
+    async def update_flag(self, ref: str, view: FlagView, mod_channel_id: str) -> PlatformResult:
+        self._write(f"[#{mod_channel_id or 'mod'}] updated {ref}\n{render_flag(view)}")
+        return PlatformResult(True, ref=ref)
+
+    async def delete_message(self, space_id: str, channel_id: str, message_id: str) -> PlatformResult:
+        self.deleted.add(message_id)
+        self._write(f"[#{channel_id}] message {message_id} was removed by the moderators")
+        return PlatformResult(True)
+
+    async def timeout_member(self, space_id: str, user_id: str, minutes: int, reason: str) -> PlatformResult:
+        self.timeouts[user_id] = minutes
+        self._write(f"[server] {user_id} is timed out for {minutes} minutes ({reason})")
+        return PlatformResult(True)
+
+    async def dm(self, notice: MemberNotice) -> PlatformResult:
+        hint = f"\n   reply with: /appeal {notice.case_id} <why>" if notice.can_appeal else ""
+        self._write(f"[DM to {notice.user_id}] {notice.text}{hint}")
+        return PlatformResult(True)
+
+    async def fetch_context(
+        self, space_id: str, channel_id: str, before_message_id: str, limit: int
+    ) -> list[ContextLine]:
+        return self.history.get(channel_id, [])[-limit:]

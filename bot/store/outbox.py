@@ -1,0 +1,80 @@
+"""Platform calls that must not be lost (post/update a flag card, delete, timeout, DM).
+
+Written in the same transaction as the state change that calls for them, sent by one worker that
+marks each done, retries it later, or fails it. Delivery is at least once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from bot.store.db import Database, dumps, from_row
+from bot.store.records import OUTBOX_STATUSES, OutboxItem
+
+
+def _item(row: sqlite3.Row) -> OutboxItem:
+    return from_row(OutboxItem, row)
+
+
+class OutboxRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(
+        self,
+        space_id: str,
+        kind: str,
+        payload: dict[str, Any],
+        case_id: int | None = None,
+        not_before: float = 0.0,
+    ) -> int:
+        row_id = await self._db.insert(
+            "INSERT INTO outbox (space_id, kind, case_id, payload_json, status, attempts, not_before, "
+            "created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)",
+            (space_id, kind, case_id, dumps(payload), not_before, self._db.now()),
+        )
+        if row_id is None:  # a plain INSERT inserts or raises
+            raise RuntimeError("outbox item was not stored")
+        return row_id
+
+    async def get(self, item_id: int) -> OutboxItem | None:
+        row = await self._db.fetchone("SELECT * FROM outbox WHERE id = ?", (item_id,))
+        return _item(row) if row else None
+
+    async def due(self, now: float | None = None, limit: int = 50) -> list[OutboxItem]:
+        """Pending items whose time has come (``now`` defaults to the store's clock), oldest first."""
+        when = self._db.now() if now is None else now
+        rows = await self._db.fetchall(
+            "SELECT * FROM outbox WHERE status = 'pending' AND not_before <= ? ORDER BY id LIMIT ?",
+            (when, limit),
+        )
+        return [_item(row) for row in rows]
+
+    async def done(self, item_id: int) -> bool:
+        return await self._move(item_id, "status = 'done', last_error = NULL", ()) == 1
+
+    async def retry_later(self, item_id: int, not_before: float, error: str) -> bool:
+        return (
+            await self._move(
+                item_id, "attempts = attempts + 1, not_before = ?, last_error = ?", (not_before, error)
+            )
+            == 1
+        )
+
+    async def fail(self, item_id: int, error: str) -> bool:
+        return (
+            await self._move(item_id, "status = 'failed', attempts = attempts + 1, last_error = ?", (error,))
+            == 1
+        )
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self._db.fetchall("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
+        found = {row["status"]: int(row["n"]) for row in rows}
+        return {status: found.get(status, 0) for status in OUTBOX_STATUSES}
+
+    async def _move(self, item_id: int, assignments: str, params: tuple[object, ...]) -> int:
+        return await self._db.execute(
+            f"UPDATE outbox SET {assignments} WHERE id = ? AND status = 'pending'",  # noqa: S608
+            (*params, item_id),
+        )

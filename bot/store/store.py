@@ -1,0 +1,89 @@
+"""The storage facade: one connection, eight repositories, migrations applied on open."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from types import TracebackType
+
+from bot.store.appeals import AppealRepo
+from bot.store.audit import AuditRepo
+from bot.store.cases import CaseRepo
+from bot.store.db import Clock, Database
+from bot.store.inbox import InboxRepo
+from bot.store.migrate import apply_migrations, current_version
+from bot.store.outbox import OutboxRepo
+from bot.store.policies import PolicyRepo
+from bot.store.retention import purge_expired_text
+from bot.store.spaces import SpaceRepo
+from bot.store.verdicts import VerdictRepo
+
+MEMORY = ":memory:"
+
+
+class Store:
+    """Everything the bot must remember across restarts.
+
+    Open it with ``await Store.open(path)`` (or ``async with await Store.open(path) as store``).
+    Writes that belong together go in ``async with store.transaction():``; inside it the same task
+    may call any repository method (nested transactions become savepoints). Other tasks wait until
+    the transaction ends, so do not await *another* task that uses the store (``gather``,
+    ``create_task``) from inside a transaction: it would wait for you forever.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db  # the shared connection; repositories are the way to use it
+        self.spaces = SpaceRepo(db)
+        self.policies = PolicyRepo(db)
+        self.inbox = InboxRepo(db)
+        self.verdicts = VerdictRepo(db)
+        self.cases = CaseRepo(db)
+        self.appeals = AppealRepo(db)
+        self.audit = AuditRepo(db)
+        self.outbox = OutboxRepo(db)
+
+    @classmethod
+    async def open(cls, path: str | Path, clock: Clock = time.time) -> Store:
+        """Connect (creating the file and its folder if needed) and apply pending migrations."""
+        target = str(path)
+        if target != MEMORY:
+            await asyncio.to_thread(Path(target).parent.mkdir, parents=True, exist_ok=True)
+        db = await Database.connect(target, clock)
+        try:
+            await apply_migrations(db)
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db)
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error); nestable, one task at a time."""
+        return self.db.transaction()
+
+    def now(self) -> float:
+        """The store's clock (injectable for tests)."""
+        return self.db.now()
+
+    async def schema_version(self) -> int:
+        """The number of the newest migration applied."""
+        return await current_version(self.db)
+
+    async def purge_expired_text(self) -> int:
+        """Blank message text, context, excerpts and reasoning older than each space's retention."""
+        return await purge_expired_text(self.db)
