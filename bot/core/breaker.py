@@ -7,6 +7,8 @@ import logging
 import time
 from collections.abc import Callable
 
+from bot.core.aio import wait_event
+
 log = logging.getLogger(__name__)
 
 
@@ -46,10 +48,7 @@ class CircuitBreaker:
                 return
             self._changed.clear()
             delay = max(0.05, self._open_until - now) if not self._probing else None
-            try:
-                await asyncio.wait_for(self._changed.wait(), timeout=delay)
-            except TimeoutError:
-                continue
+            await wait_event(self._changed, delay)
 
     def success(self) -> None:
         if self._open_until is not None:

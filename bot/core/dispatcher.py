@@ -8,10 +8,10 @@ never posted twice (the card's reference is stored on the case).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
+from bot.core.aio import wait_event
 from bot.core.cases import CaseService
 from bot.core.ports import MemberNotice, Platform, PlatformResult
 from bot.store import Store
@@ -61,8 +61,7 @@ class OutboxDispatcher:
             handled = await self.run_once()
             if handled == 0:
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), idle_poll_s)
+                await wait_event(self._wake, idle_poll_s)
 
     async def run_once(self) -> int:
         async with self._lock:

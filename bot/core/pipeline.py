@@ -8,12 +8,12 @@ fairly across spaces; an outage leaves jobs on disk and they drain when the mode
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot.core.aio import wait_event
 from bot.core.breaker import CircuitBreaker
 from bot.core.classifier.base import ClassifyRequest
 from bot.core.classifier.tiered import TieredClassifier
@@ -224,5 +224,4 @@ class Pipeline:
         async with asyncio.timeout(timeout_s):
             while self._busy or len(self.scheduler):
                 self._idle.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._idle.wait(), 0.1)
+                await wait_event(self._idle, 0.1)

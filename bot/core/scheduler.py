@@ -7,12 +7,13 @@ its turn on the next free slot. A space over its budget waits, it is never dropp
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from bot.core.aio import wait_event
 
 
 @dataclass
@@ -123,8 +124,7 @@ class FairScheduler:
             if isinstance(got, tuple):
                 return got
             self._wakeup.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=got)
+            await wait_event(self._wakeup, got)
 
     def charge(self, space_id: str) -> None:
         """Count one model call against the space's budget."""
