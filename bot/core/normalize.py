@@ -6,6 +6,7 @@ hyphens, accents and stacked combining marks ("zalgo"), and common leetspeak dig
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import re2
@@ -23,11 +24,11 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
 
 _OPTS = re2.Options()
 _OPTS.log_errors = False
-_SPACES = re2.compile(r"\s+", _OPTS)
 # Defanged links ("discord[.]gift", "hxxps://") are still links.
 _DEFANG_DOT = re2.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)", _OPTS)
-# Unicode letters and digits: RE2's \w is ASCII-only.
-_WORDS = re2.compile(r"[\pL\pN_]+", _OPTS)
+# Unicode words. Python's re here: `\w+` cannot backtrack, and RE2's Python wrapper costs
+# ~25x more per match (see docs/benchmarks.md).
+_WORDS = re.compile(r"\w+")
 # A scheme, www., or a bare host followed by a path ("discord.gg/abc").
 _URL = re2.compile(r"(?:h(?:tt|xx)ps?://|www\.|[a-z0-9-]+\.[a-z]{2,}/)", _OPTS)
 _DOMAIN = re2.compile(r"([a-z0-9](?:[a-z0-9-]{0,62})(?:\.[a-z0-9-]{1,63})*\.[a-z][a-z0-9-]{1,62})", _OPTS)
@@ -47,8 +48,7 @@ def normalise(text: str) -> str:
     if decomposed != text:
         text = "".join(c for c in decomposed if not unicodedata.combining(c))
         text = unicodedata.normalize("NFC", text)
-    collapsed: str = _SPACES.sub(" ", text)
-    return collapsed.strip()
+    return " ".join(text.split())
 
 
 def fold_leet(normalised: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -22,11 +22,33 @@ MatchReason = Literal["always", "keyword", "regex", "link", "domain", "sample"]
 
 
 @dataclass(frozen=True, slots=True)
+class Words:
+    """A message's words in order, as a set, and (lazily) their prefixes of each length."""
+
+    seq: tuple[str, ...]
+    set: frozenset[str]
+    _prefixes: dict[int, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, seq: tuple[str, ...]) -> Words:
+        return cls(seq, frozenset(seq))
+
+    def prefixes(self, length: int) -> frozenset[str]:
+        found = self._prefixes.get(length)
+        if found is None:
+            # A shorter word stays whole and can never equal a stem of this length.
+            found = self._prefixes[length] = frozenset({w[:length] for w in self.set})
+        return found
+
+
+@dataclass(frozen=True, slots=True)
 class PreparedText:
+    """One message, prepared once and shared by every policy's prefilter."""
+
     normalised: str
     folded: str  # leetspeak folded as well
-    words: tuple[str, ...]
-    folded_words: tuple[str, ...]
+    words: Words
+    folded_words: Words
     has_link: bool
     domains: tuple[str, ...]
 
@@ -34,12 +56,12 @@ class PreparedText:
     def of(cls, text: str) -> PreparedText:
         norm = normalize.normalise(text)
         folded = normalize.fold_leet(norm)
-        norm_words = normalize.words(norm)
+        norm_words = Words.of(normalize.words(norm))
         return cls(
             normalised=norm,
             folded=folded,
             words=norm_words,
-            folded_words=normalize.words(folded) if folded != norm else norm_words,
+            folded_words=Words.of(normalize.words(folded)) if folded != norm else norm_words,
             has_link=normalize.has_link(norm),
             domains=normalize.domains(norm),
         )
@@ -73,11 +95,12 @@ class CompiledPrefilter:
         self.spec = spec
         self.policy_id = policy_id
         self._by_first: dict[str, list[_Phrase]] = {}
-        self._prefix_first: list[_Phrase] = []
+        self._prefix_first: dict[int, dict[str, _Phrase]] = {}  # by prefix length
         for i, keyword in enumerate(spec.keywords):
             phrase = _compile_keyword(keyword, f"keywords[{i}]")
             if phrase.prefix and len(phrase.words) == 1:
-                self._prefix_first.append(phrase)
+                stem = phrase.words[0]
+                self._prefix_first.setdefault(len(stem), {})[stem] = phrase
             else:
                 self._by_first.setdefault(phrase.words[0], []).append(phrase)
         self._regex = _compile_regexes(spec.regex)
@@ -108,7 +131,10 @@ class CompiledPrefilter:
         if hit:
             return PrefilterMatch("keyword", hit)
         if self._regex is not None:
-            for candidate in (text.normalised, text.folded):
+            candidates = (
+                (text.normalised,) if text.folded == text.normalised else (text.normalised, text.folded)
+            )
+            for candidate in candidates:
                 m = self._regex.search(candidate)
                 if m:
                     return PrefilterMatch("regex", m.group(0)[:80])
@@ -125,14 +151,18 @@ class CompiledPrefilter:
                 return PrefilterMatch("sample", "")
         return None
 
-    def _match_words(self, ws: tuple[str, ...]) -> str | None:
-        for i, word in enumerate(ws):
-            for phrase in self._by_first.get(word, ()):
-                if _phrase_at(phrase, ws, i):
-                    return phrase.source
-            for phrase in self._prefix_first:
-                if word.startswith(phrase.words[0]):
-                    return phrase.source
+    def _match_words(self, ws: Words) -> str | None:
+        # Set intersections first: most messages share no word with the policy at all.
+        for first in self._by_first.keys() & ws.set:
+            for i, word in enumerate(ws.seq):
+                if word == first:
+                    for phrase in self._by_first[first]:
+                        if _phrase_at(phrase, ws.seq, i):
+                            return phrase.source
+        for length, stems in self._prefix_first.items():
+            common = stems.keys() & ws.prefixes(length)
+            if common:
+                return stems[min(common)].source
         return None
 
 
