@@ -196,6 +196,13 @@ class ModelEmulator:
             spans = [*self._busy, *((s, now) for s in self._running.values())]
         return sum(max(0.0, min(e, until) - max(s, since)) for s, e in spans)
 
+    def spans(self) -> list[tuple[float, float]]:
+        """(start, end) of every generation so far, real time.monotonic() values, by start."""
+        now = time.monotonic()
+        with self._lock:
+            spans = [*self._busy, *((s, now) for s in self._running.values())]
+        return sorted(spans)
+
     def utilisation(self, since: float | None = None, until: float | None = None) -> float:
         """Share of slot capacity spent generating between two time.monotonic() readings."""
         since = self._started if since is None else since

@@ -110,11 +110,15 @@ async def test_openai_chat_json_auth_and_sse() -> None:
 async def test_openai_raw_completions_token_ids() -> None:
     async with FakeOpenAI(lambda _b: Reply(content='{"violation": 1}', thinking="Bad.")) as fake:
         enc = fake.encoding
-        prompt = enc.encode("<|start|>user<|message|>hi<|end|><|start|>assistant",
-                            allowed_special="all")
-        body = {"model": OAI_MODEL, "prompt": prompt, "max_tokens": 200,
-                "skip_special_tokens": False, "return_token_ids": True,
-                "stop_token_ids": [200002, 200012]}
+        prompt = enc.encode("<|start|>user<|message|>hi<|end|><|start|>assistant", allowed_special="all")
+        body = {
+            "model": OAI_MODEL,
+            "prompt": prompt,
+            "max_tokens": 200,
+            "skip_special_tokens": False,
+            "return_token_ids": True,
+            "stop_token_ids": [200002, 200012],
+        }
         async with httpx.AsyncClient(trust_env=False, timeout=5) as http:
             r = await http.post(f"{fake.url}/v1/completions", json=body)
     choice = r.json()["choices"][0]

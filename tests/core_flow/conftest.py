@@ -63,11 +63,15 @@ class RecordingPlatform:
         self.dms.append(notice)
         return PlatformResult(True)
 
-    async def fetch_context(self, space_id: str, channel_id: str, before: str, limit: int) -> list[ContextLine]:
+    async def fetch_context(
+        self, space_id: str, channel_id: str, before: str, limit: int
+    ) -> list[ContextLine]:
         return []
 
 
-def message(n: int | str, text: str, space: str = "guild-1", author: str = "sam", channel: str = "general") -> IncomingMessage:
+def message(
+    n: int | str, text: str, space: str = "guild-1", author: str = "sam", channel: str = "general"
+) -> IncomingMessage:
     return IncomingMessage(
         platform="test", space_id=space, channel_id=channel, message_id=str(n),
         author_id=author, author_name=author, text=text, channel_name=channel,
@@ -92,7 +96,10 @@ class Env:
         count = self.tokens.count  # type: ignore[attr-defined]
         book = PolicyBook(self.store, lambda text, src: parse_policy(text, src, count, TokenLimits()))
         self.core = ModerationCore(
-            self.store, self.classifier, book, {"test": self.platform},
+            self.store,
+            self.classifier,
+            book,
+            {"test": self.platform},
             CoreSettings(workers=workers, outbox_poll_s=0.05),
         )
         await self.core.start()

@@ -49,7 +49,11 @@ async def test_flood_of_one_text_costs_one_model_call(env: Env):
     core = await env.start(workers=2)
     await env.install("guild-1", "scams-phishing")
     for i in range(60):
-        text = "FREE NITRO https://dlscord-nitro.com/claim" if i % 2 else "free nitro https://dlscord-nitro.com/claim"
+        text = (
+            "FREE NITRO https://dlscord-nitro.com/claim"
+            if i % 2
+            else "free nitro https://dlscord-nitro.com/claim"
+        )
         await core.submit(message(f"f{i}", text, author=f"bot{i}"))
     await core.settle()
     assert len(env.fake.requests) == 1

@@ -30,13 +30,15 @@ def verdict_json(
     category: str | None = None,
 ) -> str:
     """The model's final answer, in the shape bot/core/prompt.py asks for."""
-    return json.dumps({
-        "violation": violation,
-        "policy_category": category,
-        "rule_ids": list(rule_ids),
-        "confidence": confidence,
-        "rationale": rationale,
-    })
+    return json.dumps(
+        {
+            "violation": violation,
+            "policy_category": category,
+            "rule_ids": list(rule_ids),
+            "confidence": confidence,
+            "rationale": rationale,
+        }
+    )
 
 
 @dataclass
@@ -159,9 +161,7 @@ class FakeServer:
         app = web.Application(middlewares=[record_hit])
         app.add_routes(self.routes())
         # handler_cancellation: a client that hangs up frees its slot, as real servers do.
-        self._runner = web.AppRunner(
-            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
-        )
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()

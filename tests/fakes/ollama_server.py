@@ -42,9 +42,7 @@ def _error(status: int, message: str) -> web.Response:
 def _json(data: JSON, status: int = 200) -> web.Response:
     # Go's encoder (gin) does not escape non-ASCII; neither do we.
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return web.Response(
-        text=body, status=status, content_type="application/json", charset="utf-8"
-    )
+    return web.Response(text=body, status=status, content_type="application/json", charset="utf-8")
 
 
 class FakeOllama(FakeServer):
@@ -111,15 +109,17 @@ class FakeOllama(FakeServer):
             return _error(400, "model is required")
         if not self.knows(name):
             return _error(404, f"model '{name}' not found")
-        return _json({
-            "modelfile": f"FROM {_canonical(name)}\n",
-            "parameters": "temperature 1",
-            "template": "{{ .Prompt }}",
-            "details": _details(),
-            "model_info": {"general.architecture": "gptoss", "gptoss.context_length": 131072},
-            "capabilities": ["completion", "tools", "thinking"],
-            "modified_at": now_iso(),
-        })
+        return _json(
+            {
+                "modelfile": f"FROM {_canonical(name)}\n",
+                "parameters": "temperature 1",
+                "template": "{{ .Prompt }}",
+                "details": _details(),
+                "model_info": {"general.architecture": "gptoss", "gptoss.context_length": 131072},
+                "capabilities": ["completion", "tools", "thinking"],
+                "modified_at": now_iso(),
+            }
+        )
 
     # -- /api/chat ---------------------------------------------------------------------------
 
@@ -146,9 +146,7 @@ class FakeOllama(FakeServer):
                 await asyncio.sleep(reply.delay_s)
             if reply.raw_body is not None:
                 ctype = "application/x-ndjson" if stream else "application/json; charset=utf-8"
-                return web.Response(
-                    body=reply.raw_body, status=reply.status, headers={"Content-Type": ctype}
-                )
+                return web.Response(body=reply.raw_body, status=reply.status, headers={"Content-Type": ctype})
             if reply.error is not None or reply.status >= 400:
                 status = reply.status if reply.status >= 400 else 500
                 return _error(status, reply.error or "internal server error")

@@ -44,16 +44,13 @@ def harmony_text_for(reply: Reply) -> str:
     if reply.harmony_text is not None:
         return reply.harmony_text
     analysis = (
-        f"<|channel|>analysis<|message|>{reply.thinking}<|end|><|start|>assistant"
-        if reply.thinking
-        else ""
+        f"<|channel|>analysis<|message|>{reply.thinking}<|end|><|start|>assistant" if reply.thinking else ""
     )
     return f"{analysis}<|channel|>final<|message|>{reply.content}"
 
 
 def _error(status: int, message: str) -> web.Response:
-    err = {"message": message, "type": _ERROR_TYPES.get(status, "Error"), "param": None,
-           "code": status}
+    err = {"message": message, "type": _ERROR_TYPES.get(status, "Error"), "param": None, "code": status}
     return _json({"error": err}, status)
 
 
@@ -137,8 +134,15 @@ class FakeOpenAI(FakeServer):
             return denied
         now = int(time.time())
         data = [
-            {"id": m, "object": "model", "created": now, "owned_by": "vllm", "root": m,
-             "parent": None, "max_model_len": self.max_model_len}
+            {
+                "id": m,
+                "object": "model",
+                "created": now,
+                "owned_by": "vllm",
+                "root": m,
+                "parent": None,
+                "max_model_len": self.max_model_len,
+            }
             for m in sorted(self.models)
         ]
         return _json({"object": "list", "data": data})
@@ -165,16 +169,24 @@ class FakeOpenAI(FakeServer):
                 return reply
             prompt = sum(len(self._tokens(str(m.get("content") or ""))) + 4 for m in messages)
             usage = _usage(reply, prompt, len(self._tokens(harmony_text_for(reply))))
-            head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()),
-                    "model": model}
+            head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": model}
             if body.get("stream"):
                 opts = body.get("stream_options") or {}
                 wants_usage = bool(isinstance(opts, dict) and opts.get("include_usage"))
                 return await self._chat_stream(request, reply, head, usage if wants_usage else None)
-            message: JSON = {"role": "assistant", "content": reply.content or None,
-                       reply.reasoning_field: reply.thinking or None, "tool_calls": []}
-            choice = {"index": 0, "message": message, "logprobs": None,
-                      "finish_reason": reply.done_reason, "stop_reason": None}
+            message: JSON = {
+                "role": "assistant",
+                "content": reply.content or None,
+                reply.reasoning_field: reply.thinking or None,
+                "tool_calls": [],
+            }
+            choice = {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": reply.done_reason,
+                "stop_reason": None,
+            }
             data = head | {"object": "chat.completion", "choices": [choice], "usage": usage}
             if reply.cut_stream:
                 return await self._cut_json(request, data)
@@ -187,11 +199,11 @@ class FakeOpenAI(FakeServer):
             await asyncio.sleep(reply.delay_s)
         if reply.raw_body is not None:
             ctype = "text/event-stream; charset=utf-8" if body.get("stream") else "application/json"
-            return web.Response(body=reply.raw_body, status=reply.status,
-                                headers={"Content-Type": ctype})
+            return web.Response(body=reply.raw_body, status=reply.status, headers={"Content-Type": ctype})
         if reply.error is not None or reply.status >= 400:
-            return _error(reply.status if reply.status >= 400 else 500,
-                          reply.error or "Internal server error")
+            return _error(
+                reply.status if reply.status >= 400 else 500, reply.error or "Internal server error"
+            )
         return reply
 
     async def _chat_stream(
@@ -201,16 +213,21 @@ class FakeOpenAI(FakeServer):
         deltas: list[JSON] = [{"role": "assistant", "content": ""}]
         deltas += [{reply.reasoning_field: p} for p in pieces(reply.thinking)]
         deltas += [{"content": p} for p in pieces(reply.content)]
-        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
-                                           "Cache-Control": "no-cache"})
+        resp = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
+        )
         await resp.prepare(request)
         for i, delta in enumerate(deltas):
             if i == max(1, len(deltas) // 2):
                 if reply.cut_stream:
                     return await drop_connection(request)
                 if reply.stream_error is not None:  # vLLM: an error event, then [DONE]
-                    err = {"message": reply.stream_error, "type": "InternalServerError",
-                           "param": None, "code": 500}
+                    err = {
+                        "message": reply.stream_error,
+                        "type": "InternalServerError",
+                        "param": None,
+                        "code": 500,
+                    }
                     await resp.write(_sse({"error": err}) + _sse("[DONE]"))
                     await resp.write_eof()
                     return resp
@@ -220,8 +237,13 @@ class FakeOpenAI(FakeServer):
                 await asyncio.sleep(reply.chunk_delay_s)
         if reply.cut_stream:  # too short to cut in the middle: cut before finish_reason
             return await drop_connection(request)
-        last = {"index": 0, "delta": {}, "logprobs": None, "finish_reason": reply.done_reason,
-                "stop_reason": None}
+        last = {
+            "index": 0,
+            "delta": {},
+            "logprobs": None,
+            "finish_reason": reply.done_reason,
+            "stop_reason": None,
+        }
         await resp.write(_sse(head | {"choices": [last]}))
         if usage is not None:
             await resp.write(_sse(head | {"choices": [], "usage": usage}))
@@ -257,10 +279,13 @@ class FakeOpenAI(FakeServer):
         if not isinstance(max_tokens, int) or max_tokens < 1:
             return _error(400, "max_tokens must be at least 1")
         if len(prompt_ids) + max_tokens > self.max_model_len:
-            return _error(400, f"This model's maximum context length is {self.max_model_len} "
-                          f"tokens. However, you requested {len(prompt_ids) + max_tokens} tokens "
-                          f"({len(prompt_ids)} in the messages, {max_tokens} in the completion). "
-                          "Please reduce the length of the messages or completion.")
+            return _error(
+                400,
+                f"This model's maximum context length is {self.max_model_len} "
+                f"tokens. However, you requested {len(prompt_ids) + max_tokens} tokens "
+                f"({len(prompt_ids)} in the messages, {max_tokens} in the completion). "
+                "Please reduce the length of the messages or completion.",
+            )
         if body.get("stream"):
             return _error(400, "streaming /v1/completions is not emulated by this fake")
         async with self.slot() as admitted:
@@ -276,13 +301,23 @@ class FakeOpenAI(FakeServer):
             text = self.encoding.decode(ids)
             if body.get("skip_special_tokens", True):  # vLLM's default drops control tokens
                 text = _SPECIAL.sub("", text)
-            choice: JSON = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish,
-                            "stop_reason": None}
+            choice: JSON = {
+                "index": 0,
+                "text": text,
+                "logprobs": None,
+                "finish_reason": finish,
+                "stop_reason": None,
+            }
             if body.get("return_token_ids"):
                 choice |= {"token_ids": ids, "prompt_token_ids": prompt_ids}
-            data = {"id": f"cmpl-{uuid.uuid4().hex}", "object": "text_completion",
-                    "created": int(time.time()), "model": model, "choices": [choice],
-                    "usage": _usage(reply, len(prompt_ids), len(ids))}
+            data = {
+                "id": f"cmpl-{uuid.uuid4().hex}",
+                "object": "text_completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [choice],
+                "usage": _usage(reply, len(prompt_ids), len(ids)),
+            }
             if reply.cut_stream:
                 return await self._cut_json(request, data)
             return _json(data)
