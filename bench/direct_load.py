@@ -16,6 +16,7 @@ from typing import Any
 import ollama
 
 from bench.emulator import ModelEmulator
+from bench.emulator_proc import EmulatorLike
 from bot.core.prompt import OUTPUT_SCHEMA
 
 __all__ = ["MODEL", "SYSTEM_PROMPT", "run_direct_load"]
@@ -38,7 +39,7 @@ async def run_direct_load(
     texts: Sequence[str] | None = None,
     seed: int = 0,
     timeout_s: float = 60.0,
-    emulator: ModelEmulator | None = None,
+    emulator: EmulatorLike | None = None,
 ) -> dict[str, Any]:
     """Run `calls` chat calls with `slots` workers; figures are in model seconds.
 
@@ -52,7 +53,7 @@ async def run_direct_load(
     return await _drive(emulator, calls, texts or _DEFAULT_TEXTS, timeout_s)
 
 
-async def _drive(emu: ModelEmulator, calls: int, texts: Sequence[str], timeout_s: float) -> dict[str, Any]:
+async def _drive(emu: EmulatorLike, calls: int, texts: Sequence[str], timeout_s: float) -> dict[str, Any]:
     # trust_env=False: a proxy from the environment must not sit between us and 127.0.0.1.
     client = ollama.AsyncClient(host=emu.url, trust_env=False, timeout=timeout_s)
     next_call = 0

@@ -20,7 +20,8 @@ async def test_kill_9_mid_classification_loses_nothing_and_flags_once(env: Env, 
     env.fake.responder = lambda body: Reply(verdict_json(1, ["GC1"]), delay_s=0.15)
     cards = tmp_path / "cards.jsonl"
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.core_flow.crash_child", env.fake.url, str(env.db_path), str(cards), str(N),
+        sys.executable, "-m", "tests.core_flow.crash_child",
+        env.fake.url, str(env.db_path), str(cards), str(N),
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
