@@ -6,7 +6,7 @@ line in a terminal: it hands over a `FlagView` and gets back an opaque reference
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.core.messages import ContextLine
@@ -73,15 +73,6 @@ class PlatformResult:
     ref: str = ""  # e.g. the id of the posted card
     error: str = ""
     retryable: bool = True
-
-
-@dataclass
-class ContextRequest:
-    space_id: str
-    channel_id: str
-    before_message_id: str
-    limit: int = 3
-    lines: list[ContextLine] = field(default_factory=list)
 
 
 class Platform(Protocol):

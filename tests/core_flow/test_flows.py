@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.core_flow.conftest import MOD, Env, message
+from tests.conftest import POLICY_DIR
+from tests.core_flow.conftest import ADMIN, MOD, Env, message
 from tests.fakes import Reply, verdict_json
 
 
@@ -175,3 +176,36 @@ async def test_moderator_remove_deletes_dms_and_updates_the_card(env: Env):
     assert env.platform.updates[-1][1].status == "removed"
     again = await core.decide(case.id, MOD, "dismiss")
     assert not again.ok and "already removed" in again.message
+
+
+async def test_policy_channel_scope(env: Env):
+    core = await env.start()
+    await env.install("guild-1", "game-cheating")
+    await env.store.policies.set_channels("guild-1", "game-cheating", ["trading"], "root")
+    core.book.invalidate("guild-1")
+    await core.submit(message(1, "selling aimbot", channel="general"))
+    await core.submit(message(2, "selling aimbot!", channel="trading"))
+    await core.settle()
+    assert [f.message_id for f in env.platform.flags] == ["2"]
+
+
+async def test_automatic_action_needs_policy_space_and_high_confidence(env: Env):
+    core = await env.start()
+    text = (POLICY_DIR / "game-cheating.yaml").read_text().replace("kind: flag", "kind: delete")
+    assert "kind: delete" in text
+    await core.ensure_space("guild-1", "test", "g", mod_channel_id="mods", auto_actions=True)
+    assert (await core.admin.upload("guild-1", ADMIN, text, mode="live")).ok
+    env.fake.responder = lambda body: Reply(verdict_json(1, ["GC1"], "high", "sells a cheat"))
+    await core.submit(message(1, "selling aimbot"))
+    await core.settle()
+    env.fake.responder = lambda body: Reply(verdict_json(1, ["GC1"], "medium", "maybe"))
+    await core.submit(message(2, "buying aimbot"))
+    await core.settle()
+    assert env.platform.deleted == ["1"]  # the medium-confidence one waits for a human
+    assert [c.status for c in await env.store.cases.list("guild-1")] == ["open", "removed"]
+    assert env.platform.dms and env.platform.dms[0].user_id == "sam"
+    await core.ensure_space("guild-1", "test", "g", auto_actions=False)
+    env.fake.responder = lambda body: Reply(verdict_json(1, ["GC1"], "high", "sells"))
+    await core.submit(message(3, "selling aimbot cheap"))
+    await core.settle()
+    assert env.platform.deleted == ["1"]  # the space turned automatic actions off
