@@ -188,3 +188,25 @@ def test_eval_on_a_real_labelled_set_through_the_fake_server(ollama, capsys):
     assert code == 0 and report["rows"] == 120 and report["positives"] > 0
     assert report["model"]["calls"] == report["prefilter"]["selected"] == len(ollama.requests)
     assert report["prefilter"]["recall_on_positives"] > 0
+
+
+def test_secrets_never_reach_the_logs(monkeypatch, capsys, caplog, encoding):
+    from tests.fakes import FakeOpenAI
+
+    monkeypatch.setenv("ESCALATION_API_KEY", "sk-very-secret-value")
+    with (
+        FakeOllama(by_keyword).in_thread() as t1,
+        FakeOpenAI(encoding=encoding, api_key="nope").in_thread() as t2,
+    ):
+        monkeypatch.setenv("OLLAMA_HOST", t1.url)
+        monkeypatch.setenv("ESCALATION_URL", t2.url)
+        caplog.set_level("DEBUG")
+        code = main(["-v", "check", "--policy", "game-cheating", "--escalate", "aimbot for sale"])
+    captured = capsys.readouterr()
+    everything = captured.out + captured.err + caplog.text
+    assert code == 0  # tier 2 refused the key, so tier 1's answer stands
+    assert "ESCALATION_API_KEY" in everything  # the operator is told which setting to fix
+    assert "sk-very-secret-value" not in everything
+    from bot.config import Settings
+
+    assert "sk-very-secret-value" not in repr(Settings())
