@@ -141,3 +141,19 @@ async def test_dismissals_feed_policy_precision(env: Env):
     figures = await env.store.cases.precision("guild-1", "game-cheating")
     assert figures["confirmed"] == 3 and figures["dismissed"] == 1
     assert figures["precision"] == 0.75
+
+
+async def test_moderator_adds_a_confirmed_case_to_the_policy_examples(env: Env):
+    core = await env.start()
+    case_id = await flagged_case(env)
+    outcome = await core.decide(case_id, MOD, "add_example")
+    assert outcome.ok, outcome.message
+    history = await env.store.policies.history("guild-1", "game-cheating")
+    assert [v.version for v in history] == [2, 1]  # a new version; the old one stays in history
+    policy = (await core.book.active("guild-1"))[0].policy
+    assert policy.spec.examples[-1].text == "selling aimbot"
+    assert policy.spec.examples[-1].label == "violation"
+    again = await core.decide(case_id, MOD, "add_example")
+    assert not again.ok and "already an example" in again.message
+    member = await core.decide(case_id, SAM, "add_example")
+    assert not member.ok
