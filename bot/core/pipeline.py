@@ -78,6 +78,7 @@ class Pipeline:
         self.stats = PipelineStats()
         self._idle = asyncio.Event()
         self._busy = 0
+        self.after_verdict: Callable[[], None] = lambda: None
 
     # -- intake ------------------------------------------------------------------------------
 
@@ -178,6 +179,7 @@ class Pipeline:
                 )
                 await self.on_verdict(job, active, result)
                 await self.store.inbox.complete(job.id)
+            self.after_verdict()  # e.g. wake the outbox: a new flag should go out now
             return
         await self._on_unavailable(job, result)
 

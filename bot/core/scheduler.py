@@ -83,13 +83,22 @@ class FairScheduler:
             self._seq += 1
             heapq.heappush(self._delayed, _Delayed(self._clock() + delay_s, self._seq, space_id, job_id))
         else:
-            self._queues.setdefault(space_id, deque()).append(job_id)
+            self._queue_for(space_id).append(job_id)
         self._wakeup.set()
+
+    def _queue_for(self, space_id: str) -> deque[int]:
+        queue = self._queues.get(space_id)
+        if queue is None:
+            # A space that just became active was not served lately: it goes first, ahead of
+            # a flooding space that the round-robin has only moved to the back.
+            queue = self._queues[space_id] = deque()
+            self._queues.move_to_end(space_id, last=False)
+        return queue
 
     def _promote_due(self, now: float) -> float | None:
         while self._delayed and self._delayed[0].ready_at <= now:
             item = heapq.heappop(self._delayed)
-            self._queues.setdefault(item.space_id, deque()).append(item.job_id)
+            self._queue_for(item.space_id).append(item.job_id)
         return self._delayed[0].ready_at - now if self._delayed else None
 
     def _next(self, now: float) -> tuple[str, int] | float | None:

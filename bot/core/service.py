@@ -61,6 +61,7 @@ class ModerationCore:
         self.cases.enqueue = self.pipeline.enqueue_escalation
         self.appeals = AppealService(store, self.cases, classifier, settings.appeals_per_hour)
         self.outbox = OutboxDispatcher(store, self.cases, platforms, retry_base_s=settings.retry_base_s)
+        self.pipeline.after_verdict = self.outbox.wake
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
