@@ -1,7 +1,8 @@
-"""`python -m bench`: run every benchmark that exists so far and print one table of figures.
+"""`python -m bench`: run the benchmarks and print every figure, then one row per target.
 
-Benchmarks are not tests: they measure and print. Model time is emulated (see bench/emulator.py)
-and compressed by --time-scale; every figure is converted back to real model seconds.
+Benchmarks are not tests: they measure and print. Model time is emulated (bench/emulator.py,
+in its own process) and compressed by --time-scale; every figure is converted back to model
+seconds. `--write-docs` rewrites docs/benchmarks.md from the run.
 """
 
 from __future__ import annotations
@@ -12,134 +13,160 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from bench.data import EvalDataMissingError, Sample, load_messages
-from bench.direct_load import run_direct_load
+from bench.docs import DOCS_PATH, write_docs
+from bench.fairness_bench import run_fairness
+from bench.memory_bench import run_memory
+from bench.pipeline_bench import backlog_plan, run_backlog, run_direct_matched, run_latency
 from bench.prefilter_bench import TARGET_MSGS_PER_S, load_policies, profile_prefilter, run_prefilter
+from bench.report import detail_rows, print_table, summary_rows
+from bench.stream_bench import run_stream
 
-Row = tuple[str, str, str, str]  # benchmark, figure, value, target / note
+BENCHMARKS = ("prefilter", "direct", "backlog", "latency", "stream", "fairness", "memory")
+STREAM_TIME_SCALE = 0.02  # counts, not timings: compress hard
+MEMORY_TIME_SCALE = 0.01
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--quick", action="store_true", help="fewer calls and messages (about 15 s)")
-    p.add_argument("--only", choices=["direct", "prefilter"], help="run one benchmark")
-    p.add_argument("--slots", type=int, default=2, help="model slots (OLLAMA_NUM_PARALLEL), default 2")
-    p.add_argument("--calls", type=int, help="direct-load calls (default 200, quick 60)")
+    p.add_argument("--quick", action="store_true", help="smaller workloads (about 35 s instead of 2.5 min)")
+    p.add_argument(
+        "--only",
+        action="append",
+        choices=BENCHMARKS,
+        help="run this benchmark (repeatable); backlog runs direct too",
+    )
+    p.add_argument("--slots", type=int, default=2, help="model slots = pipeline workers (default 2)")
     p.add_argument("--latency", type=float, default=1.0, help="mean model seconds per call (20b low: 1.0)")
     p.add_argument("--time-scale", type=float, help="real seconds per model second (default 0.2, quick 0.1)")
+    p.add_argument("--calls", type=int, help="backlog and direct-load jobs (default 200, quick 60)")
+    p.add_argument("--latency-jobs", type=int, help="jobs in the latency run (default 150, quick 60)")
+    p.add_argument("--load", type=float, default=0.7, help="latency run arrival rate, share of capacity")
+    p.add_argument(
+        "--stream-messages", type=int, help="real messages in the stream (default 1500, quick 400)"
+    )
+    p.add_argument(
+        "--quiet", type=int, help="quiet-space messages in the fairness run (default 20, quick 10)"
+    )
+    p.add_argument("--spaces", type=int, help="spaces in the memory run (default 1000, quick 250)")
     p.add_argument("--messages", type=int, help="prefilter messages (default all ~9.2k, quick 2000)")
     p.add_argument("--repeat", type=int, help="prefilter passes, best counts (default 2, quick 1)")
     p.add_argument("--profile", action="store_true", help="profile the prefilter even if fast enough")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="also print every figure as JSON")
+    p.add_argument(
+        "--write-docs", nargs="?", const=DOCS_PATH, type=Path, metavar="PATH",
+        help=f"rewrite {DOCS_PATH.relative_to(DOCS_PATH.parents[1])} (or PATH) from this run",
+    )  # fmt: skip
     return p
 
 
-def _direct_rows(r: dict[str, Any]) -> list[Row]:
-    b = f"direct load ({r['slots']} slots)"
-    overhead_ms = r["overhead_per_call_real_ms"]
-    return [
-        (b, "calls ok / errors", f"{r['ok']} / {r['errors']}", r["first_error"][:60]),
-        (b, "throughput", f"{r['calls_per_s']:.3f} calls/s", f"ideal {r['ideal_calls_per_s']:.3f}"),
-        (b, "slot utilisation", f"{r['utilisation']:.1%}", "baseline for pipeline (>= 0.95x)"),
-        (b, "mean latency (client)", f"{r['client_latency_mean_s']:.3f} s", "model seconds"),
-        (b, "mean busy per call", f"{r['server_busy_per_call_s']:.3f} s", "model seconds"),
-        (
-            b,
-            "overhead per call",
-            f"{overhead_ms:.2f} ms real",
-            f"= {overhead_ms / r['time_scale']:.0f} ms model at time scale {r['time_scale']}",
-        ),
-        (b, "utilisation at real speed", f"{r['utilisation_at_real_speed']:.1%}", "same overhead, 1x time"),
-        (b, "wall", f"{r['wall_s']:.1f} s model", f"{r['real_wall_s']:.1f} s real"),
-    ]
+def _progress(text: str) -> None:
+    print(text, flush=True)
 
 
-def _prefilter_rows(r: dict[str, Any]) -> list[Row]:
-    b = f"prefilter ({r['policies']} policies)"
-    ok = "ok" if r["msgs_per_s"] >= r["target_msgs_per_s"] else "BELOW TARGET"
-    rows: list[Row] = [
-        (b, "throughput (1 core)", f"{r['msgs_per_s']:,.0f} msgs/s", f">= {r['target_msgs_per_s']:,} {ok}"),
-        (b, "prepare / match", f"{r['prepare_us_per_msg']:.0f} / {r['match_us_per_msg']:.0f} us/msg", ""),
-        (
-            b,
-            "model calls",
-            f"{r['model_calls']:,} of {r['model_calls_without_prefilter']:,}",
-            f"{r['calls_saved_share']:.1%} saved",
-        ),
-        (b, "msgs with a candidate", f"{r['messages_with_any_candidate']:,} of {r['messages']:,}", ""),
-    ]
-    for pid, e in r["per_policy"].items():
-        note = f"saves {e['saved_share']:.1%}"
-        if "selected_pos_share" in e:
-            note += f"; picks {e['selected_pos_share']:.0%} of pos, {e['selected_neg_share']:.1%} of neg"
-        rows.append((b, f"  {pid}", f"{e['selected']:,} selected", note))
-    return rows
+def _prefilter(args: argparse.Namespace, samples: Sequence[Sample], results: dict[str, Any]) -> None:
+    n = args.messages or (2000 if args.quick else None)
+    chosen = samples[:n] if n else samples
+    repeat = args.repeat or (1 if args.quick else 2)
+    _progress(f"prefilter: {len(chosen):,} messages x {repeat} pass(es)...")
+    policies = load_policies()
+    texts = [s.text for s in chosen]
+    results["prefilter"] = run_prefilter(texts, [s.label for s in chosen], policies=policies, repeat=repeat)
+    if args.profile or results["prefilter"]["msgs_per_s"] < TARGET_MSGS_PER_S:
+        # Too slow: show where the time goes rather than guessing (bench never edits bot/).
+        results["prefilter_profile"] = profile_prefilter(texts[:1000], policies)
 
 
-def _print_table(rows: Sequence[Row]) -> None:
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    last = ""
-    for bench, figure, value, note in rows:
-        label = bench if bench != last else ""
-        last = bench
-        print(f"{label:<{widths[0]}}  {figure:<{widths[1]}}  {value:>{widths[2]}}  {note}".rstrip())
+async def _pipeline(
+    args: argparse.Namespace, samples: Sequence[Sample], want: set[str], results: dict[str, Any]
+) -> None:
+    quick = args.quick
+    texts = [s.text for s in samples]
+    scale = args.time_scale or (0.1 if quick else 0.2)
+    model = {"slots": args.slots, "mean_latency_s": args.latency, "seed": args.seed}
+    if want & {"backlog", "direct"}:
+        planned = backlog_plan(texts, args.calls or (60 if quick else 200))
+        if "backlog" in want:
+            jobs = sum(len(p.policies) for p in planned)
+            _progress(f"backlog: {jobs} jobs, {args.slots} slots, time scale {scale}...")
+            results["backlog"] = await run_backlog(planned, time_scale=scale, **model)
+        _progress("direct load: the same jobs through the bare ollama client...")
+        results["direct"] = await run_direct_matched(planned, time_scale=scale, **model)
+    if "latency" in want:
+        jobs = args.latency_jobs or (60 if quick else 150)
+        _progress(f"latency: {jobs} jobs at {args.load:.0%} of capacity...")
+        results["latency"] = await run_latency(texts, jobs=jobs, load=args.load, time_scale=scale, **model)
+    if "stream" in want:
+        n = args.stream_messages or (400 if quick else 1500)
+        _progress(f"stream: {n:,} real messages plus floods and redeliveries...")
+        results["stream"] = await run_stream(samples, messages=n, time_scale=STREAM_TIME_SCALE, **model)
+    if "fairness" in want:
+        quiet = args.quiet or (10 if quick else 20)
+        _progress(f"fairness: {quiet} quiet messages, alone and beside a {100 * quiet:,}-message flood...")
+        results["fairness"] = await run_fairness(
+            texts, quiet_messages=quiet, factor=100, interval_s=2.0, time_scale=scale, **model
+        )
+    if "memory" in want:
+        spaces = args.spaces or (250 if quick else 1000)
+        _progress(f"memory: {spaces:,} spaces x 5 policies in a fresh process...")
+        results["memory"] = await run_memory(
+            spaces=spaces, per_space=5, time_scale=MEMORY_TIME_SCALE, upload=True, **model
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    quick = args.quick
-    calls = args.calls or (60 if quick else 200)
-    # Client+HTTP overhead is ~2-4 ms real per call on a small box and does not shrink with the
-    # time scale, so stronger compression understates utilisation: 0.2 keeps it near 2%.
-    time_scale = args.time_scale or (0.1 if quick else 0.2)
-    n_msgs = args.messages or (2000 if quick else None)
-    repeat = args.repeat or (1 if quick else 2)
+    want = set(args.only or BENCHMARKS)
+    if "backlog" in want:
+        want.add("direct")
+    started = time.monotonic()
     try:
-        samples: list[Sample] = load_messages(n_msgs)
+        samples: list[Sample] = load_messages()
     except EvalDataMissingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    texts = [s.text for s in samples]
-    rows: list[Row] = []
     results: dict[str, Any] = {}
-    started = time.monotonic()
+    if "prefilter" in want:
+        _prefilter(args, samples, results)
+    asyncio.run(_pipeline(args, samples, want, results))
+    wall = time.monotonic() - started
 
-    if args.only in (None, "prefilter"):
-        print(f"prefilter: {len(texts):,} messages x {repeat} pass(es)...", flush=True)
-        policies = load_policies()
-        pre = run_prefilter(texts, [s.label for s in samples], policies=policies, repeat=repeat)
-        results["prefilter"] = pre
-        rows += _prefilter_rows(pre)
-        if args.profile or pre["msgs_per_s"] < TARGET_MSGS_PER_S:
-            # Too slow: show where the time goes rather than guessing (bench never edits bot/).
-            print("\nprefilter profile (bot/ and re2 functions by cumulative time, 1,000 messages):")
-            print(profile_prefilter(texts[:1000], policies))
-
-    if args.only in (None, "direct"):
-        print(f"direct load: {calls} calls, {args.slots} slots, time scale {time_scale}...", flush=True)
-        direct = asyncio.run(
-            run_direct_load(
-                calls=calls,
-                slots=args.slots,
-                mean_latency_s=args.latency,
-                time_scale=time_scale,
-                texts=texts,
-                seed=args.seed,
-            )
-        )
-        results["direct"] = direct
-        rows += _direct_rows(direct)
-
-    print(f"\nfigures ({time.monotonic() - started:.1f} s):")
-    _print_table(rows)
+    print(f"\nfigures ({wall:.1f} s):")
+    print_table(detail_rows(results))
     if "prefilter" in results:
         print("pos / neg: messages the source data labels spam or harmful (any kind) / clean;")
         print("           a rough recall view, not each policy's own ground truth.")
+    if "prefilter_profile" in results:
+        print("\nprefilter profile (bot/ and re2 functions by cumulative time, 1,000 messages):")
+        print(results["prefilter_profile"])
+    print("\nsummary:")
+    summary = summary_rows(results)
+    if summary:
+        print_table(summary, header=("figure", "value", "target", "result"))
+    else:
+        print("(no figure with a target in this selection)")
+    if args.quick:
+        print("quick: time scale 0.1 doubles the weight of per-call overhead; judge targets on a full run")
+    print(f"\nwall time {wall:.1f} s")
     if args.json:
         print(json.dumps(results, indent=2, default=str))
+    if args.write_docs:
+        run = {
+            "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
+            "wall_s": wall,
+            "full": not args.quick and not args.only,
+            "slots": args.slots,
+            "latency": args.latency,
+            "seed": args.seed,
+            "time_scale": args.time_scale or (0.1 if args.quick else 0.2),
+            "stream_time_scale": STREAM_TIME_SCALE,
+            "memory_time_scale": MEMORY_TIME_SCALE,
+        }
+        print(f"wrote {write_docs(results, run, args.write_docs)}")
     return 0
 
 

@@ -10,15 +10,20 @@ spans can be compared with the parent's submit and verdict times directly.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing as mp
+import json
+import logging
+import subprocess
+import sys
 import threading
-from multiprocessing.connection import Connection
+from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import IO, Any, Protocol, Self
 
 from bench.emulator import ModelEmulator
 
 __all__ = ["EmulatorLike", "EmulatorProcess"]
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class EmulatorLike(Protocol):
@@ -46,8 +51,7 @@ class EmulatorProcess:
         self._slots = probe.slots
         self._time_scale = probe.time_scale
         self._options = options
-        self._conn: Connection | None = None
-        self._proc: mp.process.BaseProcess | None = None
+        self._proc: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
         self.url = ""
 
@@ -60,44 +64,57 @@ class EmulatorProcess:
         return self._time_scale
 
     async def __aenter__(self) -> Self:
-        ctx = mp.get_context("spawn")  # never fork a process that already runs threads
-        parent, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, self._options), name="model-emulator", daemon=True)
-        self._proc.start()
-        child.close()
-        self._conn = parent
-        kind, value = await asyncio.to_thread(parent.recv)
-        if kind != "ready":
+        # A fresh interpreter (not multiprocessing): works whatever the caller's __main__ is.
+        self._proc = await asyncio.to_thread(
+            subprocess.Popen,
+            [sys.executable, "-m", "bench.emulator_proc", json.dumps(self._options)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        try:
+            self.url = str(await asyncio.to_thread(self._read))
+        except BaseException:
             await self.__aexit__(None, None, None)
-            raise RuntimeError(f"model emulator failed to start: {value}")
-        self.url = str(value)
+            raise
         return self
 
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._conn is not None:
-            try:
-                await asyncio.to_thread(self._ask, "stop")
-            except (EOFError, OSError):
-                pass
-            self._conn.close()
-            self._conn = None
-        if self._proc is not None:
-            await asyncio.to_thread(self._proc.join, 5.0)
-            if self._proc.is_alive():
-                self._proc.kill()
-            self._proc = None
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            if proc.poll() is None and proc.stdin is not None:
+                proc.stdin.close()  # EOF: the child stops its server and exits
+            await asyncio.to_thread(proc.wait, 5.0)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            await asyncio.to_thread(proc.wait)
+        finally:
+            if proc.stdout is not None:
+                proc.stdout.close()
 
-    def _ask(self, command: str, *args: Any) -> Any:
-        if self._conn is None:
+    def _read(self) -> Any:
+        if self._proc is None or self._proc.stdout is None:
             raise RuntimeError("the emulator process is not running")
-        with self._lock:
-            self._conn.send((command, args))
-            kind, value = self._conn.recv()
+        line = self._proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"model emulator exited (code {self._proc.poll()})")
+        kind, value = json.loads(line)
         if kind == "error":
             raise RuntimeError(f"model emulator: {value}")
         return value
+
+    def _ask(self, command: str, *args: Any) -> Any:
+        if self._proc is None or self._proc.stdin is None:
+            raise RuntimeError("the emulator process is not running")
+        with self._lock:
+            self._proc.stdin.write(json.dumps([command, args]) + "\n")
+            self._proc.stdin.flush()
+            return self._read()
 
     def stats(self, since: float | None = None, until: float | None = None) -> dict[str, Any]:
         result: dict[str, Any] = self._ask("stats", since, until)
@@ -107,33 +124,36 @@ class EmulatorProcess:
         return [(float(s), float(e)) for s, e in self._ask("spans")]
 
 
-def _serve(conn: Connection, options: dict[str, Any]) -> None:
-    """Child process: run the emulator until told to stop; answer figure requests meanwhile."""
-    asyncio.run(_serve_async(conn, options))
+def _send(out: IO[str], kind: str, value: Any) -> None:
+    out.write(json.dumps([kind, value]) + "\n")
+    out.flush()
 
 
-async def _serve_async(conn: Connection, options: dict[str, Any]) -> None:
+async def _serve(options: dict[str, Any]) -> None:
+    """Child process: run the emulator until stdin closes; answer figure requests meanwhile."""
+    out = sys.stdout
+    sys.stdout = sys.stderr  # nothing else may write on the answer channel
+    # A client that goes away mid-request (a core stopped with calls in flight) is normal here.
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     try:
         emu = ModelEmulator(**options, in_thread=False)
         await emu.__aenter__()
     except Exception as exc:
-        conn.send(("error", repr(exc)))
+        _send(out, "error", repr(exc))
         return
-    conn.send(("ready", emu.url))
+    _send(out, "ready", emu.url)
     try:
-        while True:
-            try:
-                command, args = await asyncio.to_thread(conn.recv)
-            except EOFError:
-                return  # the parent went away
-            if command == "stop":
-                conn.send(("ok", None))
-                return
+        while line := await asyncio.to_thread(sys.stdin.readline):
+            command, args = json.loads(line)
             try:
                 value = emu.stats(*args) if command == "stats" else emu.spans()
             except Exception as exc:
-                conn.send(("error", repr(exc)))
+                _send(out, "error", repr(exc))
             else:
-                conn.send(("ok", value))
+                _send(out, "ok", value)
     finally:
         await emu.__aexit__(None, None, None)
+
+
+if __name__ == "__main__":
+    asyncio.run(_serve(json.loads(sys.argv[1])))

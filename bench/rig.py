@@ -113,6 +113,7 @@ class CoreRig:
         self.submitted: dict[Key, float] = {}
         self.verdicts: dict[tuple[str, str, str], float] = {}  # (space, msg, policy) -> time
         self.violations = 0
+        self._verdict_seen = asyncio.Event()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._store: Store | None = None
         self._classifier: TieredClassifier | None = None
@@ -164,6 +165,7 @@ class CoreRig:
             await inner(job, active, verdict)
             self.verdicts.setdefault((job.space_id, job.message_id, active.policy.id), time.monotonic())
             self.violations += verdict.violation
+            self._verdict_seen.set()
 
         core.pipeline.on_verdict = timed
 
@@ -191,7 +193,8 @@ class CoreRig:
         wanted = set(keys)
         async with asyncio.timeout(timeout_s):
             while not wanted <= self.verdicts.keys():
-                await asyncio.sleep(0.005)
+                self._verdict_seen.clear()
+                await self._verdict_seen.wait()
 
     def verdict_latencies(self, keys: Iterable[tuple[str, str, str]]) -> list[float]:
         """Real seconds from submit to verdict for each key that has one."""

@@ -20,7 +20,16 @@ from bot.core.normalize import normalise
 from bot.core.policies import Policy
 from bot.core.prefilter import PreparedText
 
-__all__ = ["Planned", "job_keys", "library_policies", "percentile", "plan", "poisson_times", "user_messages"]
+__all__ = [
+    "Planned",
+    "candidates",
+    "job_keys",
+    "library_policies",
+    "percentile",
+    "plan",
+    "poisson_times",
+    "user_messages",
+]
 
 
 @dataclass(frozen=True, slots=True)

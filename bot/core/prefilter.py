@@ -23,22 +23,22 @@ MatchReason = Literal["always", "keyword", "regex", "link", "domain", "sample"]
 
 @dataclass(frozen=True, slots=True)
 class Words:
-    """A message's words in order, as a set, and (lazily) their prefixes of each length."""
+    """A message's words in order, as a set, and (lazily) grouped by their first two letters."""
 
     seq: tuple[str, ...]
     set: frozenset[str]
-    _prefixes: dict[int, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+    _heads: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, seq: tuple[str, ...]) -> Words:
         return cls(seq, frozenset(seq))
 
-    def prefixes(self, length: int) -> frozenset[str]:
-        found = self._prefixes.get(length)
-        if found is None:
-            # A shorter word stays whole and can never equal a stem of this length.
-            found = self._prefixes[length] = frozenset({w[:length] for w in self.set})
-        return found
+    def by_head(self) -> dict[str, list[str]]:
+        """Words keyed by their first two letters: prefix keywords look only where they could match."""
+        if not self._heads and self.set:
+            for word in self.set:
+                self._heads.setdefault(word[:2], []).append(word)
+        return self._heads
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +103,11 @@ class CompiledPrefilter:
                 self._prefix_first.setdefault(len(stem), {})[stem] = phrase
             else:
                 self._by_first.setdefault(phrase.words[0], []).append(phrase)
+        # Frozen sets: intersecting with a message's words then costs the smaller side only.
+        self._first_words = frozenset(self._by_first)
+        self._stems = {stem: p for stems in self._prefix_first.values() for stem, p in stems.items()}
+        self._stem_heads = frozenset(stem[:2] for stem in self._stems)
+        self._stem_lengths = sorted(self._prefix_first)
         self._regex = _compile_regexes(spec.regex)
         self.domains = frozenset(d.strip().lower().rstrip(".") for d in spec.domains if d.strip())
         self.domains |= _load_domain_files(spec.domain_files, base_dir)
@@ -153,16 +158,20 @@ class CompiledPrefilter:
 
     def _match_words(self, ws: Words) -> str | None:
         # Set intersections first: most messages share no word with the policy at all.
-        for first in self._by_first.keys() & ws.set:
+        for first in ws.set & self._first_words:
             for i, word in enumerate(ws.seq):
                 if word == first:
                     for phrase in self._by_first[first]:
                         if _phrase_at(phrase, ws.seq, i):
                             return phrase.source
-        for length, stems in self._prefix_first.items():
-            common = stems.keys() & ws.prefixes(length)
-            if common:
-                return stems[min(common)].source
+        if self._stems:
+            heads = ws.by_head()
+            for head in self._stem_heads & heads.keys():
+                for word in heads[head]:
+                    for length in self._stem_lengths:
+                        stem = self._stems.get(word[:length])
+                        if stem is not None:
+                            return stem.source
         return None
 
 
@@ -183,6 +192,8 @@ def _compile_keyword(keyword: str, field: str) -> _Phrase:
     ws = normalize.words(normalize.normalise(keyword.rstrip().rstrip("*")))
     if not ws:
         raise PrefilterError(field, f"keyword {keyword!r} has no letters or digits; remove it")
+    if prefix and len(ws[-1]) < 2:
+        raise PrefilterError(field, f"prefix keyword {keyword!r} needs at least 2 letters before the *")
     return _Phrase(ws, prefix, keyword)
 
 

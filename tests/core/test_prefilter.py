@@ -47,6 +47,11 @@ def test_keywords_match_whole_words_after_normalisation(text, expected):
     assert hit(prefilter, text) == expected
 
 
+def test_one_letter_prefix_is_refused():
+    with pytest.raises(PrefilterError, match="at least 2 letters"):
+        pf(keywords=("ok", "x*"))
+
+
 def test_hell_never_matches_hello():
     prefilter = pf(keywords=("hell",))
     assert hit(prefilter, "hello there, shell user") is None
