@@ -25,8 +25,8 @@ def _prefilter(p: dict[str, Any]) -> str:
     )
     if not ok:
         text += (
-            "bot/core/normalize.py and bot/core/prefilter.py are being optimised while this is "
-            "written, so this figure will move; the profile at the end shows where the time goes now."
+            "The profile at the end shows where the time goes (bot/core/normalize.py and "
+            "bot/core/prefilter.py)."
         )
     return text
 
@@ -173,8 +173,5 @@ def findings(r: dict[str, Any]) -> list[str]:
         )
     p = r.get("prefilter")
     if p and p["msgs_per_s"] < p["target_msgs_per_s"]:
-        out.append(
-            f"- **Prefilter below target** ({p['msgs_per_s']:,.0f} msgs/s): see the profile below; "
-            "normalize.py and prefilter.py are under active optimisation by another engineer."
-        )
+        out.append(f"- **Prefilter below target** ({p['msgs_per_s']:,.0f} msgs/s): see the profile below.")
     return out or ["- Nothing in this run points at bot/."]
