@@ -32,7 +32,8 @@ async def _run(settings: Settings) -> int:
     async with build_engine(settings) as engine:
         policies, problems = engine.toolkit.load_policies()
         for problem in problems:
-            log.warning("%s", problem)
+            # Lint warnings (e.g. long prompts) are advice, not faults: keep them out of the way.
+            log.log(logging.INFO if problem.warning else logging.WARNING, "%s", problem)
         log.info("loaded %d policies from %s", len(policies), settings.policy_dir)
         platforms = [
             name
