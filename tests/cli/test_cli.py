@@ -85,27 +85,16 @@ def _write_sample(path: Path) -> None:
             fh.write(f"{label}\t{text}\n")
 
 
-def test_eval_reports_precision_recall_and_latency(ollama, tmp_path, capsys):
+def eval_sample(tmp_path, capsys, *extra: str) -> tuple[int, dict]:
     data = tmp_path / "sms.tsv.gz"
     _write_sample(data)
-    code = main(
-        [
-            "eval",
-            "--policy",
-            "spam-self-promotion",
-            "--data",
-            str(data),
-            "--text-field",
-            "1",
-            "--label-field",
-            "0",
-            "--positive",
-            "spam",
-            "--skip-prefilter",
-            "--json",
-        ]
-    )
-    report = json.loads(capsys.readouterr().out)
+    args = ["eval", "--policy", "spam-self-promotion", "--data", str(data), "--text-field", "1"]
+    code = main([*args, "--label-field", "0", "--positive", "spam", "--json", *extra])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_eval_reports_precision_recall_and_latency(ollama, tmp_path, capsys):
+    code, report = eval_sample(tmp_path, capsys, "--skip-prefilter")
     assert code == 0
     model = report["model"]
     # The stand-in flags 'http'/'free': 2 of 3 spam found, 1 ham wrongly flagged.
@@ -117,26 +106,7 @@ def test_eval_reports_precision_recall_and_latency(ollama, tmp_path, capsys):
 
 
 def test_eval_prefilter_only_makes_no_model_calls(ollama, tmp_path, capsys):
-    data = tmp_path / "sms.tsv.gz"
-    _write_sample(data)
-    code = main(
-        [
-            "eval",
-            "--policy",
-            "spam-self-promotion",
-            "--data",
-            str(data),
-            "--text-field",
-            "1",
-            "--label-field",
-            "0",
-            "--positive",
-            "spam",
-            "--prefilter-only",
-            "--json",
-        ]
-    )
-    report = json.loads(capsys.readouterr().out)
+    code, report = eval_sample(tmp_path, capsys, "--prefilter-only")
     assert code == 0 and report["model"] is None and not ollama.requests
     assert 0.0 <= report["prefilter"]["recall_on_positives"] <= 1.0
     assert report["positives"] == 3
