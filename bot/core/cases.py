@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.core.admin import PolicyAdmin
-from bot.core.messages import ContextLine, Verdict
+from bot.core.messages import ContextLine, Unavailable, Verdict
 from bot.core.policy_book import ActivePolicy, PolicyBook
 from bot.core.ports import Actor, FlagView
 from bot.store import Store
@@ -81,6 +81,15 @@ class CaseService:
             if case.status == "escalating":
                 await self.store.cases.set_status(case.id, "open")
             await self.store.outbox.add(case.space_id, "update_flag", {}, case_id=case.id)
+
+    async def on_gave_up(self, job: Job, result: Unavailable) -> None:
+        """A job will never get a verdict. For a moderator's escalation, say so on the card."""
+        if not job.escalate:
+            return
+        for case in await self.store.cases.by_message(job.space_id, job.message_id):
+            if case.policy_id == job.policy_id and case.status == "escalating":
+                await self.store.cases.set_status(case.id, "open")
+                await self.store.outbox.add(case.space_id, "update_flag", {}, case_id=case.id)
 
     # -- from moderators ---------------------------------------------------------------------
 

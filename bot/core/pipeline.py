@@ -79,6 +79,7 @@ class Pipeline:
         self._idle = asyncio.Event()
         self._busy = 0
         self.after_verdict: Callable[[], None] = lambda: None
+        self.on_gave_up: Callable[[Job, Unavailable], Awaitable[None]] = _nothing
 
     # -- intake ------------------------------------------------------------------------------
 
@@ -208,7 +209,9 @@ class Pipeline:
         if job.attempts + 1 >= self.settings.max_attempts_bad_output:
             # Never a verdict: kept on disk as failed, visible to operators, never punished.
             self.stats.failed += 1
-            await self.store.inbox.fail(job.id, f"{result.reason}: {result.detail}")
+            async with self.store.transaction():
+                await self.store.inbox.fail(job.id, f"{result.reason}: {result.detail}")
+                await self.on_gave_up(job, result)
             log.warning("job %d gave no verdict after %d tries: %s", job.id, job.attempts + 1, result.detail)
             return
         await self._retry(job, f"{result.reason}: {result.detail}")
@@ -227,3 +230,7 @@ class Pipeline:
             while self._busy or len(self.scheduler):
                 self._idle.clear()
                 await wait_event(self._idle, 0.1)
+
+
+async def _nothing(_job: Job, _result: Unavailable) -> None:
+    return None

@@ -47,6 +47,7 @@ class ModerationCore:
     ) -> None:
         self.store = store
         self.book = book
+        self.classifier = classifier
         self.settings = settings
         self.admin = PolicyAdmin(store, book)
         self.cases = CaseService(store, book, self.admin)
@@ -62,6 +63,7 @@ class ModerationCore:
         self.appeals = AppealService(store, self.cases, classifier, settings.appeals_per_hour)
         self.outbox = OutboxDispatcher(store, self.cases, platforms, retry_base_s=settings.retry_base_s)
         self.pipeline.after_verdict = self.outbox.wake
+        self.pipeline.on_gave_up = self.cases.on_gave_up
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -139,6 +141,8 @@ class ModerationCore:
         return await self.pipeline.submit(msg)
 
     async def decide(self, case_id: int, actor: Actor, action: str) -> Outcome:
+        if action == "escalate" and self.classifier.tier2 is None:
+            return Outcome(False, "no larger model is configured (set ESCALATION_URL)")
         outcome = await self.cases.decide(case_id, actor, action)
         self.outbox.wake()
         return outcome

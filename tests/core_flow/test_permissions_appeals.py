@@ -157,3 +157,11 @@ async def test_moderator_adds_a_confirmed_case_to_the_policy_examples(env: Env):
     assert not again.ok and "already an example" in again.message
     member = await core.decide(case_id, SAM, "add_example")
     assert not member.ok
+
+
+async def test_escalation_without_a_larger_model_says_so(env: Env):
+    core = await env.start()
+    case_id = await flagged_case(env)
+    outcome = await core.decide(case_id, MOD, "escalate")
+    assert not outcome.ok and "ESCALATION_URL" in outcome.message
+    assert (await env.store.cases.get(case_id)).status == "open"
