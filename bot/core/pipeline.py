@@ -194,7 +194,8 @@ class Pipeline:
 
         if job.escalate:
             return await call(), False  # an explicit second opinion is never served from cache
-        result, cached = await self.cache.get_or_call(cache_key(active.policy.content_hash, job.text), call)
+        key = cache_key(active.policy.content_hash, job.text, [c.text for c in job.context])
+        result, cached = await self.cache.get_or_call(key, call)
         if cached:
             self.stats.cache_hits += 1
         return result, cached

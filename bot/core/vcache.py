@@ -1,8 +1,8 @@
 """Verdict cache: the same text under the same policy text costs one model call.
 
-Keyed by the policy's content hash and the normalised text, so a flood of one message (with
-case or zero-width tricks) is classified once, and a policy edit starts afresh. Calls already
-in flight are shared too: fifty copies arriving at once wait for the first answer.
+Keyed by the policy's content hash and the normalised text and context, so a flood of one
+message (with case or zero-width tricks) is classified once, and a policy edit starts afresh.
+Calls already in flight are shared too: fifty copies arriving at once wait for the first answer.
 """
 
 from __future__ import annotations
@@ -11,15 +11,23 @@ import asyncio
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from bot.core.messages import Result, Verdict
 from bot.core.normalize import normalise
 
 
-def cache_key(policy_hash: str, text: str) -> str:
-    digest = hashlib.blake2b(normalise(text).encode(), digest_size=16).hexdigest()
-    return f"{policy_hash}:{digest}"
+def cache_key(policy_hash: str, text: str, context: Sequence[str] = ()) -> str:
+    """Same policy text, same normalised message and context texts: same answer.
+
+    Context counts because "dm me" after "selling aimbot" is not "dm me" after "need help";
+    authors do not, so a bot flood (whose context is earlier copies) still hits the cache.
+    """
+    h = hashlib.blake2b(digest_size=16)
+    for part in (text, *context):
+        h.update(normalise(part).encode())
+        h.update(b"\x1f")
+    return f"{policy_hash}:{h.hexdigest()}"
 
 
 class VerdictCache:

@@ -209,3 +209,21 @@ async def test_automatic_action_needs_policy_space_and_high_confidence(env: Env)
     await core.submit(message(3, "selling aimbot cheap"))
     await core.settle()
     assert env.platform.deleted == ["1"]  # the space turned automatic actions off
+
+
+async def test_cache_respects_context(env: Env):
+    import dataclasses
+
+    from bot.core.messages import ContextLine
+
+    core = await env.start()
+    await env.install("guild-1", "game-cheating")
+    first = message(1, "aimbot? dm me")
+    second = message(2, "aimbot? dm me")
+    other = dataclasses.replace(
+        message(3, "aimbot? dm me"), context=(ContextLine("ann", "how do I report an aimbot user"),)
+    )
+    for m in (first, second, other):
+        await core.submit(m)
+    await core.settle()
+    assert len(env.fake.requests) == 2  # the copy shares an answer; a new context asks again
