@@ -70,7 +70,9 @@ def build_classifier(settings: Settings, toolkit: Toolkit) -> TieredClassifier:
             ),
             harmony=HarmonyCodec(toolkit.tokens.encoding),
         )
-    return TieredClassifier(tier1, tier2, tier2_effort=settings.escalation_effort)
+    return TieredClassifier(
+        tier1, tier2, tier1_effort=settings.ollama_effort, tier2_effort=settings.escalation_effort
+    )
 
 
 @dataclass

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     ollama_stream: bool = False
     ollama_json_format: bool = True
     ollama_slots: int = Field(default=1, ge=1, le=64)  # match OLLAMA_NUM_PARALLEL on the server
+    ollama_effort: Effort | None = None  # None: each policy's reasoning_effort
 
     # Tier 2: gpt-oss-safeguard-120b behind an OpenAI-compatible server (optional)
     escalation_url: str = ""

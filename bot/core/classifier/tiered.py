@@ -35,10 +35,16 @@ class TieredClassifier:
     """The one entry point the rest of the bot uses to classify."""
 
     def __init__(
-        self, tier1: ModelTier, tier2: ModelTier | None = None, tier2_effort: str | None = None
+        self,
+        tier1: ModelTier,
+        tier2: ModelTier | None = None,
+        tier1_effort: str | None = None,
+        tier2_effort: str | None = None,
     ) -> None:
+        """Efforts override every policy's reasoning_effort for that tier (None: the policy's)."""
         self.tier1 = tier1
         self.tier2 = tier2
+        self.tier1_effort = tier1_effort
         self.tier2_effort = tier2_effort
 
     async def aclose(self) -> None:
@@ -62,7 +68,7 @@ class TieredClassifier:
         if escalate and previous is not None:
             first = previous
         else:
-            first = await self.tier1.classify(policy, request, effort=effort)
+            first = await self.tier1.classify(policy, request, effort=effort or self.tier1_effort)
         cause = escalation_cause(policy, first, escalate)
         if cause is None or self.tier2 is None:
             if cause is not None:
