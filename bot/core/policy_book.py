@@ -7,12 +7,15 @@ the YAML text), so memory grows with distinct policies, not with spaces.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.core.policies import Policy
+from bot.core.policies import Policy, PolicyError
 from bot.store import Store
 from bot.store.records import SpacePolicy
+
+log = logging.getLogger(__name__)
 
 Compile = Callable[[str, str], Policy]  # (yaml_text, source) -> Policy; raises PolicyError
 
@@ -52,8 +55,14 @@ class PolicyBook:
         cached = self._spaces.get(space_id)
         if cached is not None:
             return cached
-        rows = await self._store.policies.enabled(space_id)
-        active = [self._activate(row) for row in rows]
+        active = []
+        for row in await self._store.policies.enabled(space_id):
+            try:
+                active.append(self._activate(row))
+            except PolicyError as exc:
+                # Stored versions were valid when saved; a stricter limit since then must not
+                # stop the space's other policies. The admin sees why in the log.
+                log.error("policy %s of space %s no longer loads: %s", row.policy_id, space_id, exc)
         self._spaces[space_id] = active
         return active
 
