@@ -50,6 +50,7 @@ def test_chat_flag_act_and_appeal(ollama, monkeypatch, capsys):
             "/as mod",
             "/overturn 1",
             "/audit",
+            "/stats",
             "/quit",
         ],
     )
@@ -66,6 +67,8 @@ def test_chat_flag_act_and_appeal(ollama, monkeypatch, capsys):
     assert "ok: appeal #1 overturned" in out
     assert "reversed their decision" in out
     assert "eve (member) appeal.create case:1 REFUSED" in out
+    # The case was removed, then overturned on appeal: a false positive for the policy's figures.
+    assert re.search(r"game-cheating\s+live\s+verdicts\s+1\s+violations\s+1\s+confirmed 0\s+dismissed 1", out)
     assert out.count("🚩 case #1 [open]") == 1  # flagged once
     sent = [r["messages"][-1]["content"] for r in ollama.requests]
     assert sent and all("selling aimbot" in text for text in sent)  # "gg all" never reached the model

@@ -20,6 +20,7 @@ HELP = """Type a message to post it as the current user. Commands:
   /policies             the server's policies and modes
   /mode POLICY live|shadow|off                                    change a policy's mode (admins)
   /audit                the last audit entries
+  /stats                per policy: model calls, violations, moderator-confirmed precision
   /help  /quit"""
 
 ROLES = {"mod": Actor("mod", "mod", is_moderator=True), "admin": Actor("admin", "admin", is_admin=True)}
@@ -99,6 +100,8 @@ class Room:
         elif cmd == "/mode" and arg and tail:
             changed = await self.core.admin.set_mode(self.space_id, self.actor, arg, tail.strip())
             self.write(("ok: " if changed.ok else "refused: ") + changed.message)
+        elif cmd == "/stats":
+            await self.stats()
         elif cmd == "/audit":
             for entry in reversed(await self.core.store.audit.list(self.space_id, limit=10)):
                 mark = "allowed" if entry.allowed else "REFUSED"
@@ -127,4 +130,18 @@ class Room:
             self.write(
                 f"  #{case.id} {case.status:<10} {case.policy_id:<20} {case.author_name}: "
                 f"{case.excerpt[:60]!r}"
+            )
+
+    async def stats(self) -> None:
+        store = self.core.store
+        for sp in await store.policies.all_current():
+            if sp.space_id != self.space_id:
+                continue
+            calls = await store.verdicts.stats(self.space_id, sp.policy_id)
+            prec = await store.cases.precision(self.space_id, sp.policy_id)
+            shown = "n/a" if prec["precision"] is None else f"{prec['precision']:.0%}"
+            self.write(
+                f"  {sp.policy_id:<20} {sp.mode:<6} verdicts {calls['calls']:>3}  violations "
+                f"{calls['violations']:>3}  confirmed {prec['confirmed']}  dismissed "
+                f"{prec['dismissed']}  precision {shown}"
             )
