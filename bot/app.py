@@ -35,7 +35,8 @@ class Toolkit:
     def load_policies(
         self, paths: Iterable[Path] | None = None
     ) -> tuple[dict[str, Policy], list[PolicyProblem]]:
-        return load_policy_dir(paths or [self.settings.policy_dir], self.tokens.count, self.limits)
+        chosen = [self.settings.policy_dir] if paths is None else list(paths)
+        return load_policy_dir(chosen, self.tokens.count, self.limits)
 
 
 def build_toolkit(settings: Settings) -> Toolkit:

@@ -164,3 +164,12 @@ def test_content_hash_changes_with_the_policy_text(make_policy):
     b = make_policy(_replace("Selling or offering", "Selling, trading or offering"))
     assert a.content_hash != b.content_hash
     assert make_policy(VALID).content_hash == a.content_hash
+
+
+def test_lint_of_a_missing_file_names_only_that_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main(["policy", "lint", "nope.yaml"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert err.strip() == "nope.yaml:1: (file): no such file or folder"
+    assert "0 valid, 1 broken" in out
