@@ -172,7 +172,8 @@ class CaseService:
 
     async def escalation_job(self, case: Case, statement: str = "") -> NewJob | None:
         """A tier-2 job for the case's message, from the job that first classified it."""
-        for stored in await self.store.verdicts.for_message(case.space_id, case.message_id):
+        verdicts = await self.store.verdicts.for_message(case.space_id, case.message_id)
+        for stored in verdicts:
             if stored.policy_id != case.policy_id or stored.job_id is None:
                 continue
             job = await self.store.inbox.get(stored.job_id)
@@ -181,9 +182,9 @@ class CaseService:
             context = job.context
             if statement:
                 context = (*context, ContextLine(f"{job.author_name} (appeal statement)", statement))
-            n = len(await self.store.verdicts.for_message(case.space_id, case.message_id))
+            # One escalation per answer so far: a second click while one is queued is a no-op.
             return NewJob(
-                dedupe_key=f"escalate:{case.space_id}:{case.id}:{n}", space_id=job.space_id,
+                dedupe_key=f"escalate:{case.space_id}:{case.id}:{len(verdicts)}", space_id=job.space_id,
                 platform=job.platform, channel_id=job.channel_id, channel_name=job.channel_name,
                 message_id=job.message_id, author_id=job.author_id, author_name=job.author_name,
                 text=job.text, context=context, policy_id=job.policy_id,

@@ -105,18 +105,20 @@ class Pipeline:
             )
         if not jobs:
             return SubmitResult(0, 0)
-        ids = await self.store.inbox.add_many(jobs)
+        queued = await self._persist(msg.space_id, jobs)
         self.stats.candidates += len(jobs)
-        self.stats.duplicates += len(jobs) - len(ids)
-        for job_id in ids:
-            self._enqueue(msg.space_id, job_id)
-        return SubmitResult(len(jobs), len(ids))
+        self.stats.duplicates += len(jobs) - queued
+        return SubmitResult(len(jobs), queued)
 
     async def enqueue_escalation(self, job: NewJob) -> bool:
-        ids = await self.store.inbox.add_many([job])
+        return await self._persist(job.space_id, [job]) > 0
+
+    async def _persist(self, space_id: str, jobs: list[NewJob]) -> int:
+        """Write one space's jobs to the inbox; hand the new ones (not redeliveries) to workers."""
+        ids = await self.store.inbox.add_many(jobs)
         for job_id in ids:
-            self._enqueue(job.space_id, job_id)
-        return bool(ids)
+            self._enqueue(space_id, job_id)
+        return len(ids)
 
     def _enqueue(self, space_id: str, job_id: int, delay_s: float = 0.0) -> None:
         self._idle.clear()
@@ -126,15 +128,12 @@ class Pipeline:
         """After a restart: jobs a dead process had taken are pending again, and queued."""
         released = await self.store.inbox.release_leases()
         pending = await self.store.inbox.pending()
-        now = self.store_now()
+        now = self.store.now()
         for job in pending:
             self._enqueue(job.space_id, job.id, max(0.0, job.not_before - now))
         if pending:
             log.info("recovered %d pending jobs (%d were in flight)", len(pending), released)
         return len(pending)
-
-    def store_now(self) -> float:
-        return float(self.store.now())
 
     # -- workers -----------------------------------------------------------------------------
 
@@ -220,7 +219,7 @@ class Pipeline:
     async def _retry(self, job: Job, error: str) -> None:
         delay = min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2 ** min(job.attempts, 10))
         self.stats.retries += 1
-        await self.store.inbox.retry_later(job.id, self.store_now() + delay, error[:500])
+        await self.store.inbox.retry_later(job.id, self.store.now() + delay, error[:500])
         self._enqueue(job.space_id, job.id, delay)
 
     # -- control -----------------------------------------------------------------------------
