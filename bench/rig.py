@@ -19,19 +19,21 @@ from typing import Self
 
 from bot.core.classifier.ollama import OllamaSettings, OllamaTier
 from bot.core.classifier.tiered import TieredClassifier
-from bot.core.messages import ContextLine, IncomingMessage, Verdict
-from bot.core.policies import Policy, TokenLimits, parse_policy
+from bot.core.library import PolicyLibrary
+from bot.core.messages import IncomingMessage, Verdict
+from bot.core.policies import Policy, TokenLimits, load_policy_dir, parse_policy
 from bot.core.policy_book import ActivePolicy, PolicyBook
-from bot.core.ports import Actor, FlagView, MemberNotice, PlatformResult
+from bot.core.ports import Actor, Capabilities, PlatformResult
 from bot.core.service import CoreSettings, ModerationCore
 from bot.core.tokens import TokenCounter, load_encoding
+from bot.core.views import FlagView, MemberNotice
 from bot.store import Store
 from bot.store.records import Job
 
 __all__ = ["ADMIN", "PLATFORM", "BenchPlatform", "CoreRig", "library_yaml", "make_message", "token_count"]
 
 PLATFORM = "bench"
-ADMIN = Actor("bench-admin", "bench-admin", is_admin=True)
+ADMIN = Actor("bench-admin", "bench-admin", is_admin=True, system=True)  # installs in every space
 POLICY_DIR = Path(__file__).resolve().parents[1] / "community_policies"
 Key = tuple[str, str]  # (space_id, message_id)
 
@@ -64,6 +66,7 @@ class BenchPlatform:
     """Satisfies bot.core.ports.Platform; records when each flag card is posted."""
 
     name: str = PLATFORM
+    capabilities: Capabilities = field(default_factory=Capabilities)
     flags: dict[tuple[str, str, str], float] = field(default_factory=dict)  # (space, msg, policy)
     calls: dict[str, int] = field(default_factory=dict)
 
@@ -91,9 +94,7 @@ class BenchPlatform:
         self._count("dm")
         return PlatformResult(True)
 
-    async def fetch_context(
-        self, space_id: str, channel_id: str, before_message_id: str, limit: int
-    ) -> list[ContextLine]:
+    async def check_setup(self, space_id: str, mod_channel_id: str) -> list[str]:
         return []
 
 
@@ -139,7 +140,12 @@ class CoreRig:
             retry_base_s=d.retry_base_s * self.time_scale,
             breaker_cooldown_s=d.breaker_cooldown_s * self.time_scale,
         )
-        self._core = ModerationCore(self._store, self._classifier, book, {PLATFORM: self.platform}, settings)
+        library = PolicyLibrary(
+            POLICY_DIR, lambda paths: load_policy_dir(paths, token_count(), TokenLimits())
+        )
+        self._core = ModerationCore(
+            self._store, self._classifier, book, {PLATFORM: self.platform}, library, settings
+        )
         self._hook_verdicts(self._core)
         await self._core.start()
         return self

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +13,7 @@ from bot.core.classifier.harmony import HarmonyCodec
 from bot.core.classifier.ollama import OllamaSettings, OllamaTier
 from bot.core.classifier.openai_compat import OpenAICompatTier, OpenAISettings
 from bot.core.classifier.tiered import TieredClassifier
+from bot.core.library import PolicyLibrary
 from bot.core.policies import Policy, PolicyProblem, TokenLimits, load_policy_dir, parse_policy
 from bot.core.policy_book import PolicyBook
 from bot.core.ports import Actor, Platform
@@ -102,7 +103,7 @@ class Runtime:
 
 @asynccontextmanager
 async def build_runtime(
-    settings: Settings, platforms: dict[str, Platform], database: str | Path | None = None
+    settings: Settings, platforms: Mapping[str, Platform], database: str | Path | None = None
 ) -> AsyncIterator[Runtime]:
     """Everything the bot runs: storage, models, the core and its background work."""
     async with build_engine(settings) as engine:
@@ -114,8 +115,14 @@ async def build_runtime(
                 return parse_policy(text, source, toolkit.tokens.count, toolkit.limits)
 
             book = PolicyBook(store, compile_policy)
+            library = PolicyLibrary(settings.policy_dir, toolkit.load_policies)
             core = ModerationCore(
-                store, engine.classifier, book, platforms, CoreSettings(workers=settings.ollama_slots)
+                store,
+                engine.classifier,
+                book,
+                platforms,
+                library,
+                CoreSettings(workers=settings.ollama_slots),
             )
             async with core:
                 yield Runtime(engine, store, core)
@@ -125,12 +132,11 @@ async def build_runtime(
 
 async def install_library(runtime: Runtime, space_id: str, mode: str = "live") -> list[str]:
     """Enable every policy of POLICY_DIR in a space (what a new admin usually starts with)."""
-    policies, _problems = runtime.engine.toolkit.load_policies()
-    admin = Actor("modbot", "modbot", is_admin=True)
     installed = []
-    for policy in policies.values():
-        text = await asyncio.to_thread(Path(policy.source).read_text, encoding="utf-8")
-        result = await runtime.core.admin.upload(space_id, admin, text, mode=mode, source=policy.source)
-        if result.ok:
-            installed.append(policy.id)
+    for policy_id in await runtime.core.commands.services.library.all():
+        reply = await runtime.core.run_command(
+            ("policy", "enable"), Actor.bot(space_id), space_id, {"policy": policy_id, "mode": mode}
+        )
+        if reply.ok:
+            installed.append(policy_id)
     return installed

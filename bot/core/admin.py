@@ -5,16 +5,21 @@ A policy that fails validation is never saved: the version in force keeps runnin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
+from bot.core.permissions import Gate
 from bot.core.policies import PolicyError
 from bot.core.policy_book import PolicyBook
 from bot.core.ports import Actor
+from bot.core.vocab import POLICY_MODES, pick
 from bot.store import Store
 from bot.store.records import Case, SpacePolicy
+
+Code = Literal["ok", "refused", "invalid", "not_found"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,34 +27,39 @@ class AdminResult:
     ok: bool
     message: str
     policy: SpacePolicy | None = None
+    code: Code = "ok"
 
 
 class PolicyAdmin:
-    def __init__(self, store: Store, book: PolicyBook) -> None:
+    def __init__(self, store: Store, book: PolicyBook, gate: Gate) -> None:
         self.store = store
         self.book = book
+        self.gate = gate
 
-    async def _refuse(self, space_id: str, actor: Actor, action: str, target: str) -> AdminResult:
-        await self.store.audit.record(
-            space_id, actor.user_id, actor.role, action, target, allowed=False,
-            detail={"reason": "not an admin"},
-        )  # fmt: skip
-        return AdminResult(False, "only server admins can change policies")
+    async def _refused(self, space_id: str, actor: Actor, action: str, target: str) -> AdminResult | None:
+        decision = await self.gate.check(actor, space_id, "admin", action, target)
+        if decision.allowed:
+            return None
+        return AdminResult(False, "only server admins can change policies", code="refused")
+
+    async def _role(self, space_id: str, actor: Actor) -> str:
+        return await self.gate.role(actor, space_id)
 
     async def upload(
         self, space_id: str, actor: Actor, yaml_text: str, *, mode: str | None = None, source: str = "upload"
     ) -> AdminResult:
         """Add or replace a policy from YAML. Errors come back as `file:line: field: message`."""
-        if not actor.is_admin:
-            return await self._refuse(space_id, actor, "policy.upload", source)
+        if refused := await self._refused(space_id, actor, "policy.upload", source):
+            return refused
         try:
             policy = self.book.compile(yaml_text, source)
         except PolicyError as exc:
             await self.store.audit.record(
-                space_id, actor.user_id, actor.role, "policy.upload", source, allowed=True,
-                detail={"rejected": [str(p) for p in exc.problems][:10]},
+                space_id, actor.user_id, await self._role(space_id, actor), "policy.upload", source,
+                allowed=True, detail={"rejected": [str(p) for p in exc.problems][:10]},
             )  # fmt: skip
-            return AdminResult(False, str(exc))
+            return AdminResult(False, f"{source} was not saved; the version in force keeps running\n{exc}",
+                               code="invalid")  # fmt: skip
         existing = await self.store.policies.get(space_id, policy.id)
         if existing is not None and existing.content_hash == policy.content_hash:
             return AdminResult(True, f"{policy.id} is unchanged (v{existing.version})", existing)
@@ -61,21 +71,37 @@ class PolicyAdmin:
         return AdminResult(True, f"{policy.id} saved as v{saved.version} ({saved.mode})", saved)
 
     async def set_mode(self, space_id: str, actor: Actor, policy_id: str, mode: str) -> AdminResult:
-        if not actor.is_admin:
-            return await self._refuse(space_id, actor, "policy.mode", policy_id)
+        if refused := await self._refused(space_id, actor, "policy.mode", policy_id):
+            return refused
+        checked = pick(mode, POLICY_MODES)
+        if checked is None:
+            return AdminResult(False, f"mode must be one of {', '.join(POLICY_MODES)}, not {mode!r}",
+                               code="invalid")  # fmt: skip
         if await self.store.policies.get(space_id, policy_id) is None:
-            return AdminResult(False, f"no policy {policy_id!r} in this server")
-        saved = await self.store.policies.set_mode(space_id, policy_id, mode, actor.user_id)
-        await self._audit(space_id, actor, "policy.mode", policy_id, {"mode": mode})
-        return AdminResult(True, f"{policy_id} is now {mode}", saved)
+            return AdminResult(False, f"no policy {policy_id!r} in this server", code="not_found")
+        saved = await self.store.policies.set_mode(space_id, policy_id, checked, actor.user_id)
+        await self._audit(space_id, actor, "policy.mode", policy_id, {"mode": checked})
+        return AdminResult(True, f"{policy_id} is now {checked}", saved)
+
+    async def set_scope(
+        self, space_id: str, actor: Actor, policy_id: str, include: Sequence[str], exclude: Sequence[str]
+    ) -> AdminResult:
+        if refused := await self._refused(space_id, actor, "policy.scope", policy_id):
+            return refused
+        if await self.store.policies.get(space_id, policy_id) is None:
+            return AdminResult(False, f"no policy {policy_id!r} in this server", code="not_found")
+        saved = await self.store.policies.set_scope(space_id, policy_id, include, exclude, actor.user_id)
+        detail = {"include": list(include), "exclude": list(exclude)}
+        await self._audit(space_id, actor, "policy.scope", policy_id, detail)
+        return AdminResult(True, f"{policy_id}'s scope changed", saved)
 
     async def rollback(self, space_id: str, actor: Actor, policy_id: str, version: int) -> AdminResult:
-        if not actor.is_admin:
-            return await self._refuse(space_id, actor, "policy.rollback", policy_id)
+        if refused := await self._refused(space_id, actor, "policy.rollback", policy_id):
+            return refused
         try:
             saved = await self.store.policies.rollback(space_id, policy_id, version, actor.user_id)
         except (KeyError, LookupError, ValueError) as exc:
-            return AdminResult(False, f"cannot roll back {policy_id} to v{version}: {exc}")
+            return AdminResult(False, f"cannot roll back {policy_id} to v{version}: {exc}", code="not_found")
         await self._audit(space_id, actor, "policy.rollback", policy_id, {"to": version})
         return AdminResult(True, f"{policy_id} rolled back to v{version} (now v{saved.version})", saved)
 
@@ -115,6 +141,7 @@ class PolicyAdmin:
         self, space_id: str, actor: Actor, action: str, target: str, detail: dict[str, Any]
     ) -> None:
         self.book.invalidate(space_id)
+        role = await self._role(space_id, actor)
         await self.store.audit.record(
-            space_id, actor.user_id, actor.role, action, target, allowed=True, detail=detail
+            space_id, actor.user_id, role, action, target, allowed=True, detail=detail
         )

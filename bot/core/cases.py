@@ -1,19 +1,23 @@
 """Violations become cases; moderators decide them. Every decision is audited.
 
 Platform side effects (post a flag, delete, time out, DM) are written to the outbox in the
-same transaction as the decision, so none is lost and none happens twice.
+same transaction as the decision, so none is lost and none happens twice. Who may decide is
+asked of the one gate (`permissions.Gate`), which also refuses a moderator of another space.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from bot.core.admin import PolicyAdmin
+from bot.core.case_views import CaseViews, Outcome
 from bot.core.messages import ContextLine, Unavailable, Verdict
+from bot.core.permissions import Gate
 from bot.core.policy_book import ActivePolicy, PolicyBook
-from bot.core.ports import Actor, FlagView
+from bot.core.ports import Actor
+from bot.core.vocab import CASE_ACTIONS, CaseAction, CaseStatus, pick
 from bot.store import Store
 from bot.store.cases import CaseConflict
 from bot.store.records import Case, Job, NewJob
@@ -21,24 +25,28 @@ from bot.store.records import Case, Job, NewJob
 log = logging.getLogger(__name__)
 
 RANK = {"low": 0, "medium": 1, "high": 2}
-DECISIONS = {"remove": "removed", "dismiss": "dismissed", "timeout": "timed_out"}
+DECISIONS: dict[str, CaseStatus] = {"remove": "removed", "dismiss": "dismissed", "timeout": "timed_out"}
 OPEN_STATES = ("open", "escalating")
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    ok: bool
-    message: str
-    case: Case | None = None
+APPEAL_REASON = "appeal"  # match_reason of a job that asks for an appeal's second opinion
 
 
 class CaseService:
-    def __init__(self, store: Store, book: PolicyBook, admin: PolicyAdmin | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        book: PolicyBook,
+        admin: PolicyAdmin,
+        gate: Gate,
+        views: CaseViews,
+        enqueue: Callable[[NewJob], Awaitable[bool]],
+    ) -> None:
         self.store = store
         self.book = book
         self.admin = admin
-        # Set by the core: persists a job and hands it to the workers.
-        self.enqueue: Callable[[NewJob], Awaitable[bool]] | None = None
+        self.gate = gate
+        self.views = views
+        self.enqueue = enqueue  # persists a job and hands it to the workers
+        self.has_tier2 = views.has_tier2
 
     # -- from the pipeline ------------------------------------------------------------------
 
@@ -47,19 +55,21 @@ class CaseService:
         if job.escalate:
             await self._second_opinion(job, verdict)
             return
-        if not verdict.violation or active.mode != "live":
-            return  # shadow mode records verdicts (done by the pipeline) and posts nothing
+        if not verdict.violation:
+            return
+        shadow = active.mode != "live"
         case, created = await self.store.cases.open(
             space_id=job.space_id, platform=job.platform, channel_id=job.channel_id,
             message_id=job.message_id, author_id=job.author_id, author_name=job.author_name,
             policy_id=active.policy.id, policy_version=active.version, rule_ids=verdict.rule_ids,
             category=verdict.category, rationale=verdict.rationale, confidence=verdict.confidence,
-            tier=verdict.tier, text=job.text,
+            tier=verdict.tier, text=job.text, shadow=shadow,
         )  # fmt: skip
         if not created:
             return  # an edit or redelivery of a message already flagged under this policy
         await self.store.outbox.add(job.space_id, "post_flag", {}, case_id=case.id)
-        await self._auto_action(case, active, verdict)
+        if not shadow:  # a shadow card shows what the policy would flag; it never acts
+            await self._auto_action(case, active, verdict)
 
     async def _auto_action(self, case: Case, active: ActivePolicy, verdict: Verdict) -> None:
         action = active.policy.spec.action
@@ -70,67 +80,84 @@ class CaseService:
             return
         if RANK[verdict.confidence] < RANK[action.min_confidence] or verdict.source != "content":
             return  # only a confident, well-formed answer may act without a human
-        status = "removed" if action.kind == "delete" else "timed_out"
-        await self._apply(case, status, Actor("modbot", "modbot", is_moderator=True), auto=True)
+        status: CaseStatus = "removed" if action.kind == "delete" else "timed_out"
+        await self._apply(case, status, Actor.bot(case.space_id), "auto")
 
     async def _second_opinion(self, job: Job, verdict: Verdict) -> None:
-        """A moderator asked the larger model: reopen the case and refresh its card."""
+        """The larger model answered: for an appeal, store it; for a moderator, reopen the card."""
         for case in await self.store.cases.by_message(job.space_id, job.message_id):
             if case.policy_id != job.policy_id:
                 continue
-            if case.status == "escalating":
+            if job.match_reason == APPEAL_REASON:
+                await self._store_opinion(case, _summary(verdict), verdict.to_dict())
+            elif case.status == "escalating":
                 await self.store.cases.set_status(case.id, "open")
             await self.store.outbox.add(case.space_id, "update_flag", {}, case_id=case.id)
 
+    async def _store_opinion(self, case: Case, summary: str, verdict: dict[str, object] | None) -> None:
+        appeal = await self.store.appeals.for_case(case.id)
+        if appeal is not None:
+            data = {"summary": summary, **({"verdict": verdict} if verdict else {})}
+            await self.store.appeals.set_second_opinion(appeal.id, json.dumps(data))
+
     async def on_gave_up(self, job: Job, result: Unavailable) -> None:
-        """A job will never get a verdict. For a moderator's escalation, say so on the card."""
+        """A job will never get a verdict. For a moderator's or member's request, say so on the card."""
         if not job.escalate:
             return
         for case in await self.store.cases.by_message(job.space_id, job.message_id):
-            if case.policy_id == job.policy_id and case.status == "escalating":
+            if case.policy_id != job.policy_id:
+                continue
+            if job.match_reason == APPEAL_REASON:
+                await self._store_opinion(case, f"no second opinion ({result.reason}): {result.detail}", None)
+            elif case.status == "escalating":
                 await self.store.cases.set_status(case.id, "open")
-                await self.store.outbox.add(case.space_id, "update_flag", {}, case_id=case.id)
+            await self.store.outbox.add(case.space_id, "update_flag", {}, case_id=case.id)
 
     # -- from moderators ---------------------------------------------------------------------
 
     async def decide(self, case_id: int, actor: Actor, action: str) -> Outcome:
         case = await self.store.cases.get(case_id)
         if case is None:
-            return Outcome(False, f"no case #{case_id}")
-        if not (actor.is_moderator or actor.is_admin):
-            await self.store.audit.record(
-                case.space_id,
-                actor.user_id,
-                actor.role,
-                f"case.{action}",
-                f"case:{case_id}",
-                allowed=False,
-                detail={"reason": "not a moderator"},
+            return Outcome(False, f"no case #{case_id}", code="not_found")
+        chosen = pick(action, CASE_ACTIONS)
+        decision = await self.gate.check(
+            actor, case.space_id, "moderator", f"case.{action[:40]}", f"case:{case_id}"
+        )
+        if not decision.allowed:
+            message = (
+                "only moderators can act on flags" if decision.reason.startswith("only") else decision.reason
             )
-            return Outcome(False, "only moderators can act on flags", case)
+            return Outcome(False, message, case, code="refused")
+        if chosen is None:
+            return Outcome(False, f"unknown action {action!r}; use one of {', '.join(CASE_ACTIONS)}", case,
+                           code="invalid")  # fmt: skip
+        return await self._decide(case, actor, chosen)
+
+    async def _decide(self, case: Case, actor: Actor, action: CaseAction) -> Outcome:
         if action == "escalate":
             return await self._escalate(case, actor)
         if action == "add_example":
-            return await self._add_example(case, actor)
-        status = DECISIONS.get(action)
-        if status is None:
-            return Outcome(False, f"unknown action {action!r}; use one of {', '.join(DECISIONS)}")
+            ok, message = await self.admin.add_example(case, actor)
+            return Outcome(ok, message, case, code="ok" if ok else "invalid")
+        status = DECISIONS[action]
+        if case.shadow and status != "dismissed":
+            return Outcome(False, "this policy is in shadow mode: its flags are never acted on", case,
+                           code="refused")  # fmt: skip
+        role = await self.gate.role(actor, case.space_id)
         try:
             async with self.store.transaction():
-                decided = await self._apply(case, status, actor)
+                decided = await self._apply(case, status, actor, role)
         except CaseConflict as exc:
             who = exc.case.decided_by or "someone"
-            return Outcome(False, f"case #{case_id} was already {exc.case.status} by {who}", exc.case)
-        return Outcome(True, f"case #{case_id} {status}", decided)
+            return Outcome(False, f"case #{case.id} was already {exc.case.status} by {who}", exc.case,
+                           code="invalid")  # fmt: skip
+        return Outcome(True, f"case #{case.id} {status}", decided)
 
-    async def _apply(self, case: Case, status: str, actor: Actor, *, auto: bool = False) -> Case:
+    async def _apply(self, case: Case, status: CaseStatus, actor: Actor, role: str) -> Case:
         decided = await self.store.cases.decide(
-            case.id,
-            status,
-            actor.user_id,
-            action_taken=status if status != "dismissed" else None,
+            case.id, status, actor.user_id, action_taken=status if status != "dismissed" else None,
             expected=OPEN_STATES,
-        )
+        )  # fmt: skip
         space = await self.store.spaces.get(case.space_id)
         if status == "removed":
             await self.store.outbox.add(case.space_id, "delete", {}, case_id=case.id)
@@ -141,14 +168,9 @@ class CaseService:
             await self.store.outbox.add(case.space_id, "dm", {"notice": status}, case_id=case.id)
         await self.store.outbox.add(case.space_id, "update_flag", {}, case_id=case.id)
         await self.store.audit.record(
-            case.space_id,
-            actor.user_id,
-            "auto" if auto else actor.role,
-            f"case.{status}",
-            f"case:{case.id}",
-            allowed=True,
+            case.space_id, actor.user_id, role, f"case.{status}", f"case:{case.id}", allowed=True,
             detail={"policy": case.policy_id},
-        )
+        )  # fmt: skip
         return decided
 
     async def _timeout_minutes(self, case: Case) -> int:
@@ -156,17 +178,19 @@ class CaseService:
         return active.policy.spec.action.timeout_minutes if active else 60
 
     async def _escalate(self, case: Case, actor: Actor) -> Outcome:
+        if not self.has_tier2:
+            return Outcome(False, "no larger model is configured (set ESCALATION_URL)", case, code="invalid")
         job = await self.escalation_job(case)
         if job is None:
-            return Outcome(False, "the message text is no longer stored (retention); cannot re-ask", case)
-        if self.enqueue is None:
-            return Outcome(False, "no model workers are running", case)
+            return Outcome(False, "the message text is no longer stored (retention); cannot re-ask", case,
+                           code="invalid")  # fmt: skip
+        role = await self.gate.role(actor, case.space_id)
         async with self.store.transaction():
             await self.enqueue(job)
             await self.store.cases.set_status(case.id, "escalating")
             await self.store.outbox.add(case.space_id, "update_flag", {}, case_id=case.id)
             await self.store.audit.record(
-                case.space_id, actor.user_id, actor.role, "case.escalate", f"case:{case.id}", allowed=True
+                case.space_id, actor.user_id, role, "case.escalate", f"case:{case.id}", allowed=True
             )
         return Outcome(True, f"case #{case.id} sent to the larger model", case)
 
@@ -182,51 +206,19 @@ class CaseService:
             context = job.context
             if statement:
                 context = (*context, ContextLine(f"{job.author_name} (appeal statement)", statement))
-            # One escalation per answer so far: a second click while one is queued is a no-op.
+            kind = APPEAL_REASON if statement else "escalation"
+            # One request per answer so far: a second click while one is queued is a no-op.
             return NewJob(
-                dedupe_key=f"escalate:{case.space_id}:{case.id}:{len(verdicts)}", space_id=job.space_id,
+                dedupe_key=f"{kind}:{case.space_id}:{case.id}:{len(verdicts)}", space_id=job.space_id,
                 platform=job.platform, channel_id=job.channel_id, channel_name=job.channel_name,
                 message_id=job.message_id, author_id=job.author_id, author_name=job.author_name,
                 text=job.text, context=context, policy_id=job.policy_id,
                 policy_version=job.policy_version, policy_hash=job.policy_hash,
-                match_reason="escalation", escalate=True,
+                match_reason=kind, escalate=True,
             )  # fmt: skip
         return None
 
-    async def _add_example(self, case: Case, actor: Actor) -> Outcome:
-        if self.admin is None:
-            return Outcome(False, "policy editing is not available here", case)
-        ok, message = await self.admin.add_example(case, actor)
-        return Outcome(ok, message, case)
 
-    # -- views -------------------------------------------------------------------------------
-
-    async def _tier2_summary(self, case: Case) -> str:
-        """The latest escalated answer for the case's message, if one was asked for."""
-        for stored in reversed(await self.store.verdicts.for_message(case.space_id, case.message_id)):
-            if (
-                stored.policy_id == case.policy_id
-                and stored.created_at >= case.created_at
-                and stored.tier == 2
-            ):
-                label = "violation" if stored.violation else "no violation"
-                return f"tier 2: {label} ({stored.confidence}) {stored.rationale}"
-        return ""
-
-    async def view(self, case: Case) -> FlagView:
-        active = await self.book.for_job(case.space_id, case.policy_id)
-        spec = active.policy.spec if active else None
-        appeal = await self.store.appeals.for_case(case.id)
-        opinion = appeal.second_opinion if appeal else None
-        second = str(opinion.get("summary", "")) if opinion else await self._tier2_summary(case)
-        return FlagView(
-            case_id=case.id, space_id=case.space_id, channel_id=case.channel_id,
-            message_id=case.message_id, author_id=case.author_id, author_name=case.author_name,
-            excerpt=case.excerpt, policy_id=case.policy_id,
-            policy_title=spec.title if spec else case.policy_id, rule_ids=case.rule_ids,
-            rationale=case.rationale, confidence=case.confidence, tier=case.tier,
-            status=case.status, moderator_note=spec.moderator_note if spec else "",
-            decided_by=case.decided_by or "",
-            appeal_statement=appeal.statement if appeal else "",
-            second_opinion=second,
-        )  # fmt: skip
+def _summary(verdict: Verdict) -> str:
+    label = "violation" if verdict.violation else "no violation"
+    return f"tier {verdict.tier}: {label} ({verdict.confidence}) {verdict.rationale}"

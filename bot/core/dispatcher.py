@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from bot.core.aio import wait_event
-from bot.core.cases import CaseService
-from bot.core.ports import MemberNotice, Platform, PlatformResult
+from bot.core.case_views import CaseViews
+from bot.core.policy_book import PolicyBook
+from bot.core.ports import Platform, PlatformResult
+from bot.core.views import MemberNotice
 from bot.store import Store
 from bot.store.records import Case, OutboxItem, Space
 
@@ -24,9 +26,15 @@ NOTICES = {
     "the rule “{rule}”.",
     "timed_out": "You were timed out for {minutes} minutes because a message of yours breaks "
     "the rule “{rule}”.",
-    "appeal_upheld": "The moderators reviewed your appeal of case #{case} and kept their decision.",
-    "appeal_overturned": "The moderators reviewed your appeal of case #{case} and reversed their "
-    "decision. Sorry for the trouble.",
+    "appeal_upheld": "Your appeal of case #{case} was reviewed: the moderators kept their decision.",
+    "appeal_overturned": "Your appeal of case #{case} was accepted: the action was overturned. "
+    "Sorry for the trouble.",
+}
+ACTIONS = {
+    "removed": "your message was removed",
+    "timed_out": "you were timed out for {minutes} minutes",
+    "appeal_upheld": "your appeal was reviewed: the decision stands",
+    "appeal_overturned": "your appeal was accepted: the action was overturned",
 }
 
 
@@ -34,14 +42,16 @@ class OutboxDispatcher:
     def __init__(
         self,
         store: Store,
-        cases: CaseService,
-        platforms: dict[str, Platform],
+        book: PolicyBook,
+        views: CaseViews,
+        platforms: Mapping[str, Platform],
         max_attempts: int = 12,
         retry_base_s: float = 2.0,
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.store = store
-        self.cases = cases
+        self.book = book
+        self.views = views
         self.platforms = platforms
         self.max_attempts = max_attempts
         self.retry_base_s = retry_base_s
@@ -91,7 +101,13 @@ class OutboxDispatcher:
         attempts = item.attempts + 1
         if not result.retryable or attempts >= self.max_attempts:
             log.error("giving up on %s for case %s: %s", item.kind, item.case_id, result.error)
-            await self.store.outbox.fail(item.id, result.error)
+            async with self.store.transaction():
+                await self.store.outbox.fail(item.id, result.error)
+                # The admins see this in `setup show` (e.g. a missing permission to name).
+                await self.store.audit.record(
+                    item.space_id, "modbot", "system", "platform.refused", item.kind, allowed=False,
+                    detail={"error": f"{item.kind} for case #{case.id} failed: {result.error}"[:300]},
+                )  # fmt: skip
             return
         delay = min(300.0, self.retry_base_s * 2 ** min(attempts - 1, 8))
         await self.store.outbox.retry_later(item.id, self._now() + delay, result.error)
@@ -99,7 +115,7 @@ class OutboxDispatcher:
     async def _call(self, platform: Platform, item: OutboxItem, case: Case, space: Space) -> PlatformResult:
         kind = item.kind
         if kind in ("post_flag", "update_flag"):
-            view = await self.cases.view(case)
+            view = await self.views.view(case)
             if case.flag_ref:
                 if kind == "post_flag":
                     return PlatformResult(True, case.flag_ref)  # posted before a crash: not again
@@ -113,24 +129,31 @@ class OutboxDispatcher:
             minutes = int(item.payload.get("minutes", 60))
             return await platform.timeout_member(case.space_id, case.author_id, minutes, f"case {case.id}")
         if kind == "dm":
-            return await platform.dm(await self._notice(case, item))
+            return await platform.dm(await self._notice(case, item, space))
         return PlatformResult(False, error=f"unknown outbox kind {kind!r}", retryable=False)
 
     async def _post_pending(self, case: Case) -> bool:
         items = await self.store.outbox.due(float("inf"), limit=500)
         return any(i.kind == "post_flag" and i.case_id == case.id for i in items)
 
-    async def _notice(self, case: Case, item: OutboxItem) -> MemberNotice:
+    async def _notice(self, case: Case, item: OutboxItem, space: Space) -> MemberNotice:
         kind = str(item.payload.get("notice", "removed"))
-        active = await self.cases.book.for_job(case.space_id, case.policy_id)
-        rule = case.policy_id
+        active = await self.book.for_job(case.space_id, case.policy_id)
+        rule, title, minutes = case.policy_id, case.policy_id, 60
         if active is not None:
-            texts = {r.id: r.text for r in active.policy.spec.rules}
+            spec = active.policy.spec
+            texts = {r.id: r.text for r in spec.rules}
             named = [texts[r] for r in case.rule_ids if r in texts]
-            rule = named[0] if named else active.policy.spec.title
-        minutes = active.policy.spec.action.timeout_minutes if active else 60
-        text = NOTICES.get(kind, NOTICES["removed"]).format(rule=rule, minutes=minutes, case=case.id)
+            rule, title = (named[0] if named else spec.title), spec.title
+            minutes = spec.action.timeout_minutes
+        if kind not in NOTICES:
+            kind = "removed"
+        text = NOTICES[kind].format(rule=rule, minutes=minutes, case=case.id)
         can_appeal = kind in ("removed", "timed_out")
         if can_appeal:
             text += f" If you think this is a mistake, you can appeal once (case #{case.id})."
-        return MemberNotice(case.id, case.space_id, case.author_id, text, can_appeal)
+        return MemberNotice(
+            case.id, case.space_id, case.author_id, text, can_appeal, kind=kind, rule=rule,
+            policy_title=title, action=ACTIONS[kind].format(minutes=minutes), minutes=minutes,
+            space_name=space.name,
+        )  # fmt: skip

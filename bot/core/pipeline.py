@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from bot.core.messages import IncomingMessage, Result, Unavailable, Verdict
 from bot.core.policy_book import ActivePolicy, PolicyBook
 from bot.core.prefilter import PreparedText
 from bot.core.scheduler import FairScheduler
+from bot.core.stored import stored_answer
 from bot.core.vcache import VerdictCache, cache_key
 from bot.store import Store
 from bot.store.records import Job, NewJob
@@ -66,6 +68,9 @@ class Pipeline:
         settings: PipelineSettings,
         budget_for: Callable[[str], int] = lambda _space: 600,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        on_gave_up: Callable[[Job, Unavailable], Awaitable[None]] | None = None,
+        after_verdict: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.book = book
@@ -76,16 +81,19 @@ class Pipeline:
         self.breaker = CircuitBreaker(clock=clock)
         self.cache = VerdictCache()
         self.stats = PipelineStats()
+        self._seen: Counter[str] = Counter()
         self._idle = asyncio.Event()
         self._busy = 0
-        self.after_verdict: Callable[[], None] = lambda: None
-        self.on_gave_up: Callable[[Job, Unavailable], Awaitable[None]] = _nothing
+        self.after_verdict: Callable[[], None] = after_verdict or (lambda: None)
+        self.on_gave_up: Callable[[Job, Unavailable], Awaitable[None]] = on_gave_up or _nothing
 
     # -- intake ------------------------------------------------------------------------------
 
     async def submit(self, msg: IncomingMessage) -> SubmitResult:
         """Select candidate policies and persist them. Returns once they are on disk."""
         self.stats.submitted += 1
+        if not msg.edited:
+            self._seen[msg.space_id] += 1  # written by flush_counts(): no write per message
         prepared = PreparedText.of(msg.text)
         jobs: list[NewJob] = []
         for active in await self.book.active(msg.space_id):
@@ -175,7 +183,12 @@ class Pipeline:
             self.stats.verdicts += 1
             async with self.store.transaction():
                 await self.store.verdicts.add(
-                    job.id, job.space_id, job.message_id, result, shadow=active.mode == "shadow"
+                    job.id,
+                    job.space_id,
+                    job.message_id,
+                    result,
+                    shadow=active.mode == "shadow",
+                    cached=cached,
                 )
                 await self.on_verdict(job, active, result)
                 await self.store.inbox.complete(job.id)
@@ -184,16 +197,24 @@ class Pipeline:
         await self._on_unavailable(job, result)
 
     async def _classify(self, job: Job, active: ActivePolicy) -> tuple[Result, bool]:
-        request = ClassifyRequest(job.text, job.author_name or job.author_id, job.channel_name, job.context)
+        wanted = active.policy.spec.context_messages
+        context = job.context[-wanted:] if wanted else ()
+        if job.match_reason == "appeal" and not wanted:
+            context = job.context[-1:]  # the member's statement goes with an appeal, always
+        request = ClassifyRequest(job.text, job.author_name or job.author_id, job.channel_name, context)
+        # An escalation starts from the stored answer: one call, to the larger model only.
+        previous = await stored_answer(self.store, job) if job.escalate else None
 
         async def call() -> Result:
             self.stats.model_calls += 1
             self.scheduler.charge(job.space_id)
-            return await self.classifier.classify(active.policy, request, escalate=job.escalate)
+            return await self.classifier.classify(
+                active.policy, request, escalate=job.escalate, previous=previous
+            )
 
         if job.escalate:
             return await call(), False  # an explicit second opinion is never served from cache
-        key = cache_key(active.policy.content_hash, job.text, [c.text for c in job.context])
+        key = cache_key(active.policy.content_hash, job.text, [c.text for c in context])
         result, cached = await self.cache.get_or_call(key, call)
         if cached:
             self.stats.cache_hits += 1
@@ -221,6 +242,12 @@ class Pipeline:
         self.stats.retries += 1
         await self.store.inbox.retry_later(job.id, self.store.now() + delay, error[:500])
         self._enqueue(job.space_id, job.id, delay)
+
+    async def flush_counts(self) -> None:
+        """Add the messages seen since the last flush to the store's daily counts."""
+        seen, self._seen = self._seen, Counter()
+        for space_id, n in seen.items():
+            await self.store.stats.count_messages(space_id, n)
 
     # -- control -----------------------------------------------------------------------------
 

@@ -26,8 +26,11 @@ class ActivePolicy:
     mode: str  # live | shadow
     channels: frozenset[str]  # empty: every channel
     version: int
+    excluded: frozenset[str] = frozenset()  # never these channels
 
     def applies_to(self, channel_id: str) -> bool:
+        if channel_id in self.excluded:
+            return False
         return not self.channels or channel_id in self.channels
 
 
@@ -68,7 +71,9 @@ class PolicyBook:
 
     def _activate(self, row: SpacePolicy) -> ActivePolicy:
         policy = self.compile(row.yaml_text, f"{row.space_id}/{row.policy_id} v{row.version}")
-        return ActivePolicy(policy, row.mode, frozenset(row.channels), row.version)
+        return ActivePolicy(
+            policy, row.mode, frozenset(row.channels), row.version, frozenset(row.excluded_channels)
+        )
 
     async def for_job(self, space_id: str, policy_id: str) -> ActivePolicy | None:
         """The policy a queued job was selected by, as the space runs it now (edits included)."""

@@ -1,7 +1,9 @@
-"""The narrow protocol a platform adapter implements, and the neutral views it renders.
+"""The narrow protocol a platform adapter implements, and who is acting.
 
 The core never knows whether a flag card is a Discord embed with buttons, Slack blocks, or a
-line in a terminal: it hands over a `FlagView` and gets back an opaque reference.
+line in a terminal: it hands over a view (`bot.core.views`) and gets back an opaque reference.
+Adapters report *facts* about a person (platform permissions, roles); the core alone turns
+them into a role (`bot.core.permissions`).
 """
 
 from __future__ import annotations
@@ -9,62 +11,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.core.messages import ContextLine
+from bot.core.views import FlagView, MemberNotice
 
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who is acting, and what the platform says they may do."""
+    """Who is acting, in which space, and what their platform says about them.
+
+    `is_admin` / `is_moderator` are platform facts (Discord: Manage Server / Manage Messages;
+    Slack: workspace admin or owner / member of the mod channel); `roles` are the platform's
+    role or user-group ids. The core decides the role from these and the space's settings.
+    """
 
     user_id: str
     name: str = ""
     is_moderator: bool = False
     is_admin: bool = False
+    space_id: str = ""
+    roles: frozenset[str] = frozenset()
+    system: bool = False  # modbot itself (automatic actions, library installs)
 
-    @property
-    def role(self) -> str:
-        return "admin" if self.is_admin else "moderator" if self.is_moderator else "member"
-
-
-# Buttons a moderator sees on a flag card; ids are stable so restart-safe buttons can carry them.
-MOD_ACTIONS: tuple[str, ...] = ("remove", "dismiss", "timeout", "escalate", "add_example")
-
-
-@dataclass(frozen=True, slots=True)
-class FlagView:
-    """Everything a flag card shows. Reasoning is for moderators only."""
-
-    case_id: int
-    space_id: str
-    channel_id: str
-    message_id: str
-    author_id: str
-    author_name: str
-    excerpt: str
-    policy_id: str
-    policy_title: str
-    rule_ids: tuple[str, ...]
-    rationale: str
-    confidence: str
-    tier: int
-    status: str  # open, removed, dismissed, timed_out, escalating, upheld, overturned
-    moderator_note: str = ""
-    shadow: bool = False
-    decided_by: str = ""
-    actions: tuple[str, ...] = MOD_ACTIONS
-    appeal_statement: str = ""
-    second_opinion: str = ""
+    @classmethod
+    def bot(cls, space_id: str) -> Actor:
+        return cls("modbot", "modbot", is_moderator=True, is_admin=True, space_id=space_id, system=True)
 
 
 @dataclass(frozen=True, slots=True)
-class MemberNotice:
-    """A DM to the member whose message was acted on. Never includes the model's reasoning."""
+class Capabilities:
+    """What a platform can do, so the core offers only buttons that work there."""
 
-    case_id: int
-    space_id: str
-    user_id: str
-    text: str
-    can_appeal: bool = False
+    can_timeout: bool = True
+    can_delete: bool = True  # Slack: only with an admin user token
+    # Discord: Manage Messages always makes a moderator. Slack: membership of the mod channel
+    # counts only while no moderator group is set up.
+    moderator_fact_always: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +59,7 @@ class Platform(Protocol):
     """What the core asks of Discord, Slack or the console. Every call may fail; say so."""
 
     name: str
+    capabilities: Capabilities
 
     async def post_flag(self, view: FlagView, mod_channel_id: str) -> PlatformResult: ...
 
@@ -92,6 +73,6 @@ class Platform(Protocol):
 
     async def dm(self, notice: MemberNotice) -> PlatformResult: ...
 
-    async def fetch_context(
-        self, space_id: str, channel_id: str, before_message_id: str, limit: int
-    ) -> list[ContextLine]: ...
+    async def check_setup(self, space_id: str, mod_channel_id: str) -> list[str]:
+        """What the bot lacks to work in this space (permissions, scopes), in plain words."""
+        ...

@@ -1,27 +1,34 @@
-"""The moderation core as the adapters see it: submit messages, decide cases, appeal.
+"""The moderation core as the adapters see it: submit messages, run commands, decide, appeal.
 
-Owns the background work (model workers, the outbox, appeal second opinions, retention) and
-supervises it: a task that fails is logged and restarted, never silently gone.
+Owns the background work (model workers, the outbox, retention) and supervises it: a task
+that fails is logged and restarted, never silently gone. Everything an adapter may do goes
+through the entry points below; each checks the caller in the core (`permissions.Gate`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from bot.core.admin import PolicyAdmin
 from bot.core.appeals import AppealResult, AppealService
-from bot.core.cases import CaseService, Outcome
+from bot.core.case_views import CaseViews, Outcome
+from bot.core.cases import CaseService
 from bot.core.classifier.tiered import TieredClassifier
+from bot.core.commands.catalogue import CommandSet
+from bot.core.commands.context import Services
+from bot.core.commands.model import Reply, Value
 from bot.core.dispatcher import OutboxDispatcher
+from bot.core.library import PolicyLibrary
 from bot.core.messages import IncomingMessage
+from bot.core.permissions import Gate
 from bot.core.pipeline import Pipeline, PipelineSettings, SubmitResult
 from bot.core.policy_book import PolicyBook
 from bot.core.ports import Actor, Platform
 from bot.store import Store
-from bot.store.records import Appeal, Space
+from bot.store.records import Space
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +41,7 @@ class CoreSettings:
     outbox_poll_s: float = 1.0
     retry_base_s: float = 2.0  # first backoff after a model outage or a failed platform call
     breaker_cooldown_s: float = 5.0
+    counts_flush_s: float = 10.0
 
 
 class ModerationCore:
@@ -42,28 +50,46 @@ class ModerationCore:
         store: Store,
         classifier: TieredClassifier,
         book: PolicyBook,
-        platforms: dict[str, Platform],
+        platforms: Mapping[str, Platform],
+        library: PolicyLibrary,
         settings: CoreSettings = CoreSettings(),
     ) -> None:
         self.store = store
         self.book = book
         self.classifier = classifier
         self.settings = settings
-        self.admin = PolicyAdmin(store, book)
-        self.cases = CaseService(store, book, self.admin)
+        self.gate = Gate(store, {name: p.capabilities for name, p in platforms.items()})
+        self.admin = PolicyAdmin(store, book, self.gate)
         self._budgets: dict[str, int] = {}
         self._spaces: dict[str, Space] = {}
+        has_tier2 = classifier.tier2 is not None
+        views = CaseViews(store, book, self.gate, has_tier2)
+        self.outbox = OutboxDispatcher(store, book, views, platforms, retry_base_s=settings.retry_base_s)
+        # The pipeline and the cases call each other (verdict -> case, escalation -> job): the
+        # late-bound lambdas keep that one cycle inside this constructor.
         self.pipeline = Pipeline(
-            store, book, classifier, self.cases.on_verdict,
+            store, book, classifier, lambda job, active, verdict: self.cases.on_verdict(job, active, verdict),
             PipelineSettings(workers=settings.workers, backoff_base_s=settings.retry_base_s),
             budget_for=lambda space_id: self._budgets.get(space_id, 60),
+            on_gave_up=lambda job, result: self.cases.on_gave_up(job, result),
+            after_verdict=self.outbox.wake,
         )  # fmt: skip
         self.pipeline.breaker.base_cooldown_s = settings.breaker_cooldown_s
-        self.cases.enqueue = self.pipeline.enqueue_escalation
-        self.appeals = AppealService(store, self.cases, classifier, settings.appeals_per_hour)
-        self.outbox = OutboxDispatcher(store, self.cases, platforms, retry_base_s=settings.retry_base_s)
-        self.pipeline.after_verdict = self.outbox.wake
-        self.pipeline.on_gave_up = self.cases.on_gave_up
+        self.cases = CaseService(store, book, self.admin, self.gate, views, self.pipeline.enqueue_escalation)
+        self.appeals = AppealService(store, self.cases, settings.appeals_per_hour)
+        self.commands = CommandSet(
+            Services(
+                store,
+                self.admin,
+                self.cases,
+                book,
+                classifier,
+                library,
+                self.gate,
+                platforms,
+                self.pipeline.flush_counts,
+            )
+        )
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -76,10 +102,7 @@ class ModerationCore:
             self._spawn(f"model-worker-{n}", self.pipeline.worker)
         self._spawn("outbox", lambda: self.outbox.run(self.settings.outbox_poll_s))
         self._spawn("retention", self._retention_loop)
-        for space in self._spaces.values():
-            for appeal in await self.store.appeals.pending(space.id):
-                if appeal.second_opinion_json is None:
-                    self._opinion(appeal)
+        self._spawn("counts", self._counts_loop)
 
     async def stop(self) -> None:
         tasks = list(self._tasks)
@@ -87,6 +110,10 @@ class ModerationCore:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        try:
+            await self.pipeline.flush_counts()
+        except Exception:  # the store may already be failing; the counts are only figures
+            log.warning("could not save the last message counts", exc_info=True)
 
     async def __aenter__(self) -> ModerationCore:
         await self.start()
@@ -120,6 +147,11 @@ class ModerationCore:
                 log.info("retention: removed message text from %d rows", purged)
             await asyncio.sleep(self.settings.retention_sweep_s)
 
+    async def _counts_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.counts_flush_s)
+            await self.pipeline.flush_counts()
+
     # -- for adapters ------------------------------------------------------------------------
 
     def _remember(self, space: Space) -> None:
@@ -128,7 +160,7 @@ class ModerationCore:
 
     async def ensure_space(self, space_id: str, platform: str, name: str = "", **settings: object) -> Space:
         space = await self.store.spaces.get(space_id)
-        if space is None or settings:
+        if space is None or settings or (name and name != space.name):
             space = await self.store.spaces.upsert(space_id, platform, name, **settings)
             self.pipeline.scheduler.budget_changed(space_id)
         self._remember(space)
@@ -140,17 +172,27 @@ class ModerationCore:
             await self.ensure_space(msg.space_id, msg.platform)
         return await self.pipeline.submit(msg)
 
+    async def run_command(
+        self, path: tuple[str, ...] | list[str], actor: Actor, space_id: str, args: Mapping[str, Value],
+        platform: str = "",
+    ) -> Reply:  # fmt: skip
+        """A command of the catalogue (`setup`, `policy enable`, ...), checked and audited here."""
+        if platform and space_id not in self._spaces:
+            await self.ensure_space(space_id, platform)
+        return await self.commands.run(path, actor, space_id, args, platform)
+
     async def decide(self, case_id: int, actor: Actor, action: str) -> Outcome:
-        if action == "escalate" and self.classifier.tier2 is None:
-            return Outcome(False, "no larger model is configured (set ESCALATION_URL)")
+        """A moderator's button: remove, dismiss, timeout, escalate, add_example."""
         outcome = await self.cases.decide(case_id, actor, action)
         self.outbox.wake()
         return outcome
 
+    async def reasoning(self, case_id: int, actor: Actor) -> Reply:
+        """ "Show reasoning": the model's chain of thought, for moderators of the case's space."""
+        return await self.cases.views.reasoning(case_id, actor)
+
     async def appeal(self, case_id: int, actor: Actor, statement: str) -> AppealResult:
         result = await self.appeals.appeal(case_id, actor, statement)
-        if result.ok and result.appeal is not None:
-            self._opinion(result.appeal)
         self.outbox.wake()
         return result
 
@@ -159,19 +201,10 @@ class ModerationCore:
         self.outbox.wake()
         return result
 
-    def _opinion(self, appeal: Appeal) -> None:
-        async def run() -> None:
-            await self.appeals.second_opinion(appeal)
-            self.outbox.wake()
-
-        self._spawn(f"appeal-{appeal.id}", run, restart=False)
-
     async def settle(self, timeout_s: float = 30.0) -> None:
         """Wait until queued classifications and deliverable outbox items are done (tests, replay)."""
         async with asyncio.timeout(timeout_s):
             while True:
                 await self.pipeline.drain()
-                opinions = [t for t in self._tasks if t.get_name().startswith("appeal-")]
-                await asyncio.gather(*opinions, return_exceptions=True)
                 if await self.outbox.run_once() == 0 and not len(self.pipeline.scheduler):
                     return

@@ -24,7 +24,7 @@ class CaseConflict(Exception):
 
 
 def _case(row: sqlite3.Row) -> Case:
-    return from_row(Case, row, rule_ids=loads_strs(row["rule_ids"]))
+    return from_row(Case, row, rule_ids=loads_strs(row["rule_ids"]), shadow=bool(row["shadow"]))
 
 
 def _check_status(status: str) -> CaseStatus:
@@ -57,6 +57,7 @@ class CaseRepo:
         text: str,
         verdict_id: int | None = None,
         status: str = "open",
+        shadow: bool = False,
     ) -> tuple[Case, bool]:
         """Open a case for (space, message, policy); ``(case, True)`` when new, ``(existing, False)``
         when that message was already flagged under that policy. Only the first 300 characters of
@@ -67,12 +68,12 @@ class CaseRepo:
             row_id = await self._db.insert(
                 "INSERT OR IGNORE INTO cases (space_id, platform, channel_id, message_id, author_id, "
                 "author_name, policy_id, policy_version, rule_ids, category, rationale, confidence, tier, "
-                "excerpt, verdict_id, status, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "excerpt, verdict_id, status, shadow, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     space_id, platform, channel_id, message_id, author_id, author_name, policy_id,
                     policy_version, dumps(list(rule_ids)), category, rationale, confidence, tier,
-                    text[:EXCERPT_CHARS], verdict_id, checked, now, now,
+                    text[:EXCERPT_CHARS], verdict_id, checked, int(shadow), now, now,
                 ),
             )  # fmt: skip
             if row_id is not None:

@@ -10,7 +10,12 @@ from bot.store.records import POLICY_MODES, PolicyMode, PolicyVersion, SpacePoli
 
 
 def _current(row: sqlite3.Row) -> SpacePolicy:
-    return from_row(SpacePolicy, row, channels=loads_strs(row["channels"]))
+    return from_row(
+        SpacePolicy,
+        row,
+        channels=loads_strs(row["channels"]),
+        excluded_channels=loads_strs(row["excluded_channels"]),
+    )
 
 
 def _check_mode(mode: str) -> PolicyMode:
@@ -35,6 +40,13 @@ class PolicyRepo:
         rows = await self._db.fetchall(
             "SELECT * FROM space_policies WHERE space_id = ? AND mode != 'off' ORDER BY policy_id",
             (space_id,),
+        )
+        return [_current(row) for row in rows]
+
+    async def all_for(self, space_id: str) -> list[SpacePolicy]:
+        """One space's policies, switched off ones included, by policy id."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM space_policies WHERE space_id = ? ORDER BY policy_id", (space_id,)
         )
         return [_current(row) for row in rows]
 
@@ -110,6 +122,16 @@ class PolicyRepo:
         """Limit the policy to these channels; an empty list means every channel."""
         unique = sorted({str(c) for c in channels})
         return await self._set(space_id, policy_id, "channels = ?", dumps(unique), actor)
+
+    async def set_scope(
+        self, space_id: str, policy_id: str, include: Iterable[str], exclude: Iterable[str], actor: str
+    ) -> SpacePolicy:
+        """Look only at `include` (empty: every channel) and never at `exclude`."""
+        async with self._db.transaction():
+            included = dumps(sorted({str(c) for c in include}))
+            await self._set(space_id, policy_id, "channels = ?", included, actor)
+            excluded = dumps(sorted({str(c) for c in exclude}))
+            return await self._set(space_id, policy_id, "excluded_channels = ?", excluded, actor)
 
     async def remove(self, space_id: str, policy_id: str, actor: str) -> SpacePolicy:
         """Switch the policy off; its versions stay, so it can come back."""

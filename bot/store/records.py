@@ -12,18 +12,18 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from bot.core.messages import ContextLine, IncomingMessage
+from bot.core.vocab import APPEAL_STATUSES as APPEAL_STATUSES
+from bot.core.vocab import CASE_STATUSES as CASE_STATUSES
+from bot.core.vocab import POLICY_MODES as POLICY_MODES
+from bot.core.vocab import AppealStatus as AppealStatus
+from bot.core.vocab import CaseStatus as CaseStatus
+from bot.core.vocab import PolicyMode as PolicyMode
 
-PolicyMode = Literal["live", "shadow", "off"]
 JobStatus = Literal["pending", "leased", "done", "failed"]
-CaseStatus = Literal["open", "removed", "dismissed", "timed_out", "escalating", "overturned", "upheld"]
-AppealStatus = Literal["pending", "upheld", "overturned"]
 OutboxStatus = Literal["pending", "done", "failed"]
 
-# The allowed values, in the order of the Literal types above (the tables' CHECK constraints agree).
-POLICY_MODES: tuple[PolicyMode, ...] = get_args(PolicyMode)
+# The allowed values, in the order of the Literal types (the tables' CHECK constraints agree).
 JOB_STATUSES: tuple[JobStatus, ...] = get_args(JobStatus)
-CASE_STATUSES: tuple[CaseStatus, ...] = get_args(CaseStatus)
-APPEAL_STATUSES: tuple[AppealStatus, ...] = get_args(AppealStatus)
 OUTBOX_STATUSES: tuple[OutboxStatus, ...] = get_args(OutboxStatus)
 
 
@@ -59,6 +59,7 @@ class SpacePolicy:
     channels: tuple[str, ...]  # empty: every channel
     updated_by: str
     updated_at: float
+    excluded_channels: tuple[str, ...] = ()  # never looked at, even when `channels` is empty
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -210,6 +211,7 @@ class StoredVerdict:
     shadow: bool
     created_at: float
     purged_at: float | None = None
+    cached: bool = False  # served from the verdict cache: no model call
 
     @property
     def previous(self) -> dict[str, Any] | None:
@@ -243,6 +245,7 @@ class Case:
     created_at: float
     updated_at: float
     purged_at: float | None = None
+    shadow: bool = False  # the policy was in shadow mode: seen by moderators, never acted on
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

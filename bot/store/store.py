@@ -1,4 +1,4 @@
-"""The storage facade: one connection, eight repositories, migrations applied on open."""
+"""The storage facade: one connection, nine repositories, migrations applied on open."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from bot.store.outbox import OutboxRepo
 from bot.store.policies import PolicyRepo
 from bot.store.retention import purge_expired_text
 from bot.store.spaces import SpaceRepo
+from bot.store.stats import StatsRepo
 from bot.store.verdicts import VerdictRepo
 
 MEMORY = ":memory:"
@@ -43,6 +44,7 @@ class Store:
         self.appeals = AppealRepo(db)
         self.audit = AuditRepo(db)
         self.outbox = OutboxRepo(db)
+        self.stats = StatsRepo(db)
 
     @classmethod
     async def open(cls, path: str | Path, clock: Clock = time.time) -> Store:

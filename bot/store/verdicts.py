@@ -17,6 +17,7 @@ def _verdict(row: sqlite3.Row) -> StoredVerdict:
         rule_ids=loads_strs(row["rule_ids"]),
         violation=bool(row["violation"]),
         shadow=bool(row["shadow"]),
+        cached=bool(row["cached"]),
     )
 
 
@@ -25,7 +26,13 @@ class VerdictRepo:
         self._db = db
 
     async def add(
-        self, job_id: int | None, space_id: str, message_id: str, verdict: Verdict, shadow: bool
+        self,
+        job_id: int | None,
+        space_id: str,
+        message_id: str,
+        verdict: Verdict,
+        shadow: bool,
+        cached: bool = False,
     ) -> int:
         """Store one verdict; its id."""
         previous = dumps(verdict.previous.to_dict()) if verdict.previous is not None else None
@@ -34,13 +41,14 @@ class VerdictRepo:
             "INSERT INTO verdicts (job_id, space_id, message_id, policy_id, policy_version, policy_hash, "
             "tier, model, violation, confidence, rule_ids, category, rationale, reasoning, source, "
             "latency_ms, prompt_tokens, completion_tokens, previous_json, escalation_failed_json, shadow, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "cached, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?)",
             (
                 job_id, space_id, message_id, verdict.policy.id, verdict.policy.version,
                 verdict.policy.content_hash, verdict.tier, verdict.model, int(verdict.violation),
                 verdict.confidence, dumps(list(verdict.rule_ids)), verdict.category, verdict.rationale,
                 verdict.reasoning, verdict.source, verdict.latency_ms, verdict.prompt_tokens,
-                verdict.completion_tokens, previous, failed, int(shadow), self._db.now(),
+                verdict.completion_tokens, previous, failed, int(shadow), int(cached), self._db.now(),
             ),
         )  # fmt: skip
         if row_id is None:  # a plain INSERT inserts or raises

@@ -65,10 +65,11 @@ def test_chat_flag_act_and_appeal(ollama, monkeypatch, capsys):
     assert "ok: your appeal was sent to the moderators" in out
     assert "appeal by the author: “I was joking with a friend”" in out
     assert "ok: appeal #1 overturned" in out
-    assert "reversed their decision" in out
-    assert "eve (member) appeal.create case:1 REFUSED" in out
+    assert "accepted: the action was overturned" in out
+    assert re.search(r"@eve\s+member\s+appeal.create\s+case:1\s+REFUSED", out)
     # The case was removed, then overturned on appeal: a false positive for the policy's figures.
-    assert re.search(r"game-cheating\s+live\s+verdicts\s+1\s+violations\s+1\s+confirmed 0\s+dismissed 1", out)
+    # candidates, model calls, cache hits, flags, confirmed, dismissed, precision, appeals up/over
+    assert re.search(r"game-cheating\s+1\s+1\s+0\s+1\s+0\s+1\s+0%\s+0/1", out)
     assert out.count("🚩 case #1 [open]") == 1  # flagged once
     sent = [r["messages"][-1]["content"] for r in ollama.requests]
     assert sent and all("selling aimbot" in text for text in sent)  # "gg all" never reached the model
@@ -76,7 +77,7 @@ def test_chat_flag_act_and_appeal(ollama, monkeypatch, capsys):
 
 def test_chat_help_and_unknown_command(ollama, monkeypatch, capsys):
     out = chat(monkeypatch, capsys, ["/help", "/frobnicate", "/quit"])
-    assert "/appeal N WHY" in out and "unknown command '/frobnicate'" in out
+    assert "/appeal N WHY" in out and "unknown command 'frobnicate'" in out
 
 
 def test_replay_sample_log_summary(ollama, capsys):

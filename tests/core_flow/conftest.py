@@ -3,24 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from bot.core.classifier.base import ModelTier
 from bot.core.classifier.ollama import OllamaSettings, OllamaTier
 from bot.core.classifier.tiered import TieredClassifier
-from bot.core.messages import ContextLine, IncomingMessage
-from bot.core.policies import TokenLimits, parse_policy
+from bot.core.library import PolicyLibrary
+from bot.core.messages import IncomingMessage
+from bot.core.policies import TokenLimits, load_policy_dir, parse_policy
 from bot.core.policy_book import PolicyBook
-from bot.core.ports import Actor, FlagView, MemberNotice, PlatformResult
+from bot.core.ports import Actor
 from bot.core.service import CoreSettings, ModerationCore
 from bot.store import Store
 from tests.conftest import POLICY_DIR
 from tests.fakes import FakeOllama, Reply, verdict_json
+from tests.fakes.recording_platform import RecordingPlatform
 
-ADMIN = Actor("root", "root", is_admin=True)
-MOD = Actor("mia", "mia", is_moderator=True)
+ADMIN = Actor("root", "root", is_admin=True, space_id="guild-1")
+MOD = Actor("mia", "mia", is_moderator=True, space_id="guild-1")
+
+
+def admin_of(space: str) -> Actor:
+    return Actor("root", "root", is_admin=True, space_id=space)
+
+
+def mod_of(space: str) -> Actor:
+    return Actor("mia", "mia", is_moderator=True, space_id=space)
 
 
 def stand_in(body: dict) -> Reply:
@@ -28,45 +39,6 @@ def stand_in(body: dict) -> Reply:
     target = body["messages"][-1]["content"].split("[TARGET]", 1)[-1].lower()
     bad = any(w in target for w in ("aimbot", "nitro", "http"))
     return Reply(verdict_json(int(bad), ["GC1"] if bad else [], "high", "stand-in verdict"))
-
-
-@dataclass
-class RecordingPlatform:
-    name: str = "test"
-    flags: list[FlagView] = field(default_factory=list)
-    updates: list[tuple[str, FlagView]] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-    timeouts: list[tuple[str, int]] = field(default_factory=list)
-    dms: list[MemberNotice] = field(default_factory=list)
-    fail_posts: int = 0  # the next N posts fail (platform outage)
-
-    async def post_flag(self, view: FlagView, mod_channel_id: str) -> PlatformResult:
-        if self.fail_posts:
-            self.fail_posts -= 1
-            return PlatformResult(False, error="503 from the platform")
-        self.flags.append(view)
-        return PlatformResult(True, ref=f"card-{len(self.flags)}")
-
-    async def update_flag(self, ref: str, view: FlagView, mod_channel_id: str) -> PlatformResult:
-        self.updates.append((ref, view))
-        return PlatformResult(True, ref=ref)
-
-    async def delete_message(self, space_id: str, channel_id: str, message_id: str) -> PlatformResult:
-        self.deleted.append(message_id)
-        return PlatformResult(True)
-
-    async def timeout_member(self, space_id: str, user_id: str, minutes: int, reason: str) -> PlatformResult:
-        self.timeouts.append((user_id, minutes))
-        return PlatformResult(True)
-
-    async def dm(self, notice: MemberNotice) -> PlatformResult:
-        self.dms.append(notice)
-        return PlatformResult(True)
-
-    async def fetch_context(
-        self, space_id: str, channel_id: str, before: str, limit: int
-    ) -> list[ContextLine]:
-        return []
 
 
 def message(
@@ -88,18 +60,22 @@ class Env:
     store: Store | None = None
     classifier: TieredClassifier | None = None
 
-    async def start(self, *, workers: int = 1, timeout_s: float = 5.0) -> ModerationCore:
+    async def start(
+        self, *, workers: int = 1, timeout_s: float = 5.0, tier2: ModelTier | None = None
+    ) -> ModerationCore:
         self.store = await Store.open(self.db_path)
         self.classifier = TieredClassifier(
-            OllamaTier(OllamaSettings(host=self.fake.url, timeout_s=timeout_s))
+            OllamaTier(OllamaSettings(host=self.fake.url, timeout_s=timeout_s)), tier2
         )
         count = self.tokens.count  # type: ignore[attr-defined]
         book = PolicyBook(self.store, lambda text, src: parse_policy(text, src, count, TokenLimits()))
+        library = PolicyLibrary(POLICY_DIR, lambda paths: load_policy_dir(paths, count, TokenLimits()))
         self.core = ModerationCore(
             self.store,
             self.classifier,
             book,
             {"test": self.platform},
+            library,
             CoreSettings(workers=workers, outbox_poll_s=0.05),
         )
         await self.core.start()
@@ -118,7 +94,7 @@ class Env:
         assert self.core is not None
         await self.core.ensure_space(space, "test", space, mod_channel_id="mods", **space_settings)
         text = (POLICY_DIR / f"{policy_id}.yaml").read_text()
-        result = await self.core.admin.upload(space, ADMIN, text, mode=mode)
+        result = await self.core.admin.upload(space, admin_of(space), text, mode=mode)
         assert result.ok, result.message
 
 

@@ -11,12 +11,13 @@ import json
 import os
 from pathlib import Path
 
-from bot.core.messages import ContextLine
-from bot.core.ports import FlagView, MemberNotice, PlatformResult
+from bot.core.ports import Capabilities, PlatformResult
+from bot.core.views import FlagView, MemberNotice
 
 
 class FilePlatform:
     name = "test"
+    capabilities = Capabilities()
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -51,7 +52,5 @@ class FilePlatform:
     async def dm(self, notice: MemberNotice) -> PlatformResult:
         return PlatformResult(True)
 
-    async def fetch_context(
-        self, space_id: str, channel_id: str, before: str, limit: int
-    ) -> list[ContextLine]:
+    async def check_setup(self, space_id: str, mod_channel_id: str) -> list[str]:
         return []

@@ -19,7 +19,7 @@ async def test_violation_becomes_one_flag_with_the_rationale(env: Env):
     flag = env.platform.flags[0]
     assert flag.message_id == "1" and flag.policy_id == "game-cheating"
     assert flag.rationale == "stand-in verdict" and flag.rule_ids == ("GC1",)
-    assert flag.status == "open" and "remove" in flag.actions
+    assert flag.status == "open" and "remove" in flag.buttons
     # Only the prefilter's candidate reached the GPU.
     assert len(env.fake.requests) == 1
 
@@ -62,14 +62,20 @@ async def test_flood_of_one_text_costs_one_model_call(env: Env):
     assert len(cases) == 60 and len(env.platform.flags) == 60  # every copy is still flagged
 
 
-async def test_shadow_mode_records_verdicts_and_posts_nothing(env: Env):
+async def test_shadow_mode_shows_a_card_that_cannot_punish(env: Env):
     core = await env.start()
     await env.install("guild-1", "game-cheating", mode="shadow")
     await core.submit(message(1, "selling aimbot"))
     await core.settle()
     stored = await env.store.verdicts.for_message("guild-1", "1")
     assert len(stored) == 1 and stored[0].violation and stored[0].shadow
-    assert env.platform.flags == [] and await env.store.cases.list("guild-1") == []
+    card = env.platform.flags[0]
+    assert card.shadow and "shadow mode" in card.notice
+    assert not {"remove", "timeout"} & set(card.buttons) and "dismiss" in card.buttons
+    refused = await core.decide(card.case_id, MOD, "remove")
+    await core.settle()
+    assert not refused.ok and "shadow mode" in refused.message
+    assert env.platform.deleted == [] and env.platform.dms == []
 
 
 async def test_model_outage_keeps_messages_on_disk_and_drains_when_it_returns(env: Env):

@@ -10,8 +10,8 @@ from bot.core.ports import Actor
 from tests.core_flow.conftest import ADMIN, MOD, Env, message
 from tests.fakes import FakeOpenAI, Reply, verdict_json
 
-SAM = Actor("sam", "sam")  # the author of the flagged message
-EVE = Actor("eve", "eve")  # another member
+SAM = Actor("sam", "sam", space_id="guild-1")  # the author of the flagged message
+EVE = Actor("eve", "eve", space_id="guild-1")  # another member
 
 
 async def flagged_case(env: Env) -> int:
@@ -64,7 +64,7 @@ async def test_member_appeals_once_moderator_decides_member_is_told(env: Env):
     assert decided.ok
     assert (await env.store.cases.get(case_id)).status == "overturned"
     last_dm = env.platform.dms[-1]
-    assert last_dm.user_id == "sam" and "reversed" in last_dm.text and not last_dm.can_appeal
+    assert last_dm.user_id == "sam" and "overturned" in last_dm.text and not last_dm.can_appeal
 
 
 async def test_appeals_are_rate_limited(env: Env):
@@ -82,10 +82,8 @@ async def test_appeals_are_rate_limited(env: Env):
 async def test_appeal_gets_a_tier2_second_opinion_with_the_statement(env: Env, encoding):
     opinion = verdict_json(0, [], "high", "Quoting a scam to warn others is allowed.")
     async with FakeOpenAI(lambda body: Reply(opinion, thinking="context"), encoding=encoding) as tier2:
-        core = await env.start()
-        assert env.classifier is not None
-        env.classifier.tier2 = OpenAICompatTier(
-            OpenAISettings(base_url=tier2.url, timeout_s=5), HarmonyCodec(encoding)
+        core = await env.start(
+            tier2=OpenAICompatTier(OpenAISettings(base_url=tier2.url, timeout_s=5), HarmonyCodec(encoding))
         )
         case_id = await flagged_case(env)
         result = await core.appeal(case_id, SAM, "I was warning people about this seller")
@@ -102,9 +100,8 @@ async def test_appeal_gets_a_tier2_second_opinion_with_the_statement(env: Env, e
 async def test_moderator_escalation_asks_tier2_and_refreshes_the_card(env: Env, encoding):
     second = verdict_json(1, ["GC1"], "high", "Clear sale of a cheat.")
     async with FakeOpenAI(lambda body: Reply(second), encoding=encoding) as tier2:
-        core = await env.start()
-        env.classifier.tier2 = OpenAICompatTier(
-            OpenAISettings(base_url=tier2.url, timeout_s=5), HarmonyCodec(encoding)
+        core = await env.start(
+            tier2=OpenAICompatTier(OpenAISettings(base_url=tier2.url, timeout_s=5), HarmonyCodec(encoding))
         )
         case_id = await flagged_case(env)
         outcome = await core.decide(case_id, MOD, "escalate")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.core.messages import ContextLine
-from bot.core.ports import FlagView, MemberNotice, PlatformResult
+from bot.core.ports import Capabilities, PlatformResult
+from bot.core.views import FlagView, MemberNotice
 
 ICONS = {
     "open": "🚩",
@@ -20,8 +21,9 @@ ICONS = {
 
 def render_flag(view: FlagView) -> str:
     rules = ",".join(view.rule_ids) or "-"
+    shadow = " SHADOW" if view.shadow else ""
     lines = [
-        f"{ICONS.get(view.status, '🚩')} case #{view.case_id} [{view.status}] {view.policy_title} "
+        f"{ICONS.get(view.status, '🚩')} case #{view.case_id} [{view.status}{shadow}] {view.policy_title} "
         f"({view.policy_id} {rules}, {view.confidence} confidence, tier {view.tier})",
         f"   {view.author_name or view.author_id} in #{view.channel_id}: “{view.excerpt}”",
         f"   why: {view.rationale or '(no rationale)'}",
@@ -32,23 +34,30 @@ def render_flag(view: FlagView) -> str:
         lines.append(f"   second opinion: {view.second_opinion}")
     if view.appeal_statement:
         lines.append(f"   appeal by the author: “{view.appeal_statement}”")
+    if view.notice:
+        lines.append(f"   {view.notice}")
     if view.decided_by:
         lines.append(f"   decided by {view.decided_by}")
-    if view.status in ("open",):
-        lines.append(
-            "   actions: "
-            + " ".join(f"/{a.replace('add_example', 'example')} {view.case_id}" for a in view.actions)
-        )
+    if view.buttons:
+        lines.append("   actions: " + " ".join(_command(b, view) for b in view.buttons))
     return "\n".join(lines)
+
+
+def _command(button: str, view: FlagView) -> str:
+    if button in ("uphold", "overturn"):
+        return f"/{button} {view.appeal_id}"
+    name = {"add_example": "example", "show_reasoning": "reasoning"}.get(button, button)
+    return f"/{name} {view.case_id}"
 
 
 class ConsolePlatform:
     name = "console"
+    capabilities = Capabilities(can_timeout=True, can_delete=True)
 
     def __init__(self, write: Callable[[str], None]) -> None:
         self._write = write
         self._refs = 0
-        self.history: dict[str, list[ContextLine]] = {}
+        self.history: dict[str, list[ContextLine]] = {}  # the room keeps each channel's lines
         self.deleted: set[str] = set()
         self.timeouts: dict[str, int] = {}
 
@@ -76,7 +85,5 @@ class ConsolePlatform:
         self._write(f"[DM to {notice.user_id}] {notice.text}{hint}")
         return PlatformResult(True)
 
-    async def fetch_context(
-        self, space_id: str, channel_id: str, before_message_id: str, limit: int
-    ) -> list[ContextLine]:
-        return self.history.get(channel_id, [])[-limit:]
+    async def check_setup(self, space_id: str, mod_channel_id: str) -> list[str]:
+        return []  # the console can always print

@@ -1,36 +1,38 @@
-"""`modbot chat`: type as different users, see flags as a moderator, act, appeal."""
+"""`modbot chat`: a local room in the terminal, the whole core with no Discord or Slack.
+
+Plain lines are messages from the current user. `/as` and `/channel` belong to the room;
+case buttons and appeals call the core's entry points; every other `/command` is the core's
+command catalogue (`/policy list`, `/setup show`, `/check ...`), so the room decides nothing.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
+from bot.core.commands.model import Reply, Upload, Value
+from bot.core.commands.text import ParseError, parse_line
 from bot.core.messages import ContextLine, IncomingMessage
 from bot.core.ports import Actor
 from bot.core.service import ModerationCore
 from bot.platforms.console.platform import ConsolePlatform
 
-HELP = """Type a message to post it as the current user. Commands:
+ROOM_HELP = """Type a message to post it as the current user. Room commands:
   /as NAME              speak as NAME (mod and admin are moderator and admin; others members)
   /channel NAME         move to #NAME
-  /cases                list open cases
-  /remove N  /dismiss N  /timeout N  /escalate N  /example N     act on case N (moderators)
+  /remove N  /dismiss N  /timeout N  /escalate N  /example N  /reasoning N   case buttons
   /appeal N WHY         appeal case N (only its author)
-  /uphold N  /overturn N                                          decide appeal N (moderators)
-  /policies             the server's policies and modes
-  /mode POLICY live|shadow|off                                    change a policy's mode (admins)
-  /audit                the last audit entries
-  /stats                per policy: model calls, violations, moderator-confirmed precision
-  /help  /quit"""
+  /uphold N  /overturn N                                          decide appeal N
+  /quit
+Everything else is the command set (try /help): /setup show, /policy list, /check TEXT, ..."""
 
-ROLES = {"mod": Actor("mod", "mod", is_moderator=True), "admin": Actor("admin", "admin", is_admin=True)}
-CASE_ACTIONS = {
-    "/remove": "remove",
-    "/dismiss": "dismiss",
-    "/timeout": "timeout",
-    "/escalate": "escalate",
-    "/example": "add_example",
-}
+BUTTONS = {"/remove": "remove", "/dismiss": "dismiss", "/timeout": "timeout", "/escalate": "escalate",
+           "/example": "add_example"}  # fmt: skip
+MENTION = re.compile(r"<([@#])([^>|]+)(?:\|[^>]*)?>")
+CONTEXT_LINES = 20  # the most any policy asks for; the core takes what each policy wants
 
 
 class Room:
@@ -49,7 +51,9 @@ class Room:
 
     @property
     def actor(self) -> Actor:
-        return ROLES.get(self.user, Actor(self.user, self.user))
+        # The console's "platform facts": mod manages messages, admin manages the server.
+        return Actor(self.user, self.user, is_moderator=self.user == "mod", is_admin=self.user == "admin",
+                     space_id=self.space_id)  # fmt: skip
 
     async def run(self, lines: AsyncIterator[str]) -> None:
         await self.core.ensure_space(
@@ -71,43 +75,65 @@ class Room:
             return
         cmd, _, rest = line.partition(" ")
         arg, _, tail = rest.strip().partition(" ")
-        if cmd == "/help":
-            self.write(HELP)
-        elif cmd == "/as" and arg:
+        if cmd == "/as" and arg:
             self.user = arg
-            self.write(f"you are now {arg} ({self.actor.role})")
+            self.write(f"you are now {arg} ({await self.core.commands.role(self.actor, self.space_id)})")
         elif cmd == "/channel" and arg:
             self.channel = arg.lstrip("#")
             self.write(f"you are now in #{self.channel}")
-        elif cmd == "/cases":
-            await self.list_cases()
-        elif cmd in CASE_ACTIONS and arg.isdigit():
-            outcome = await self.core.decide(int(arg), self.actor, CASE_ACTIONS[cmd])
+        elif cmd in BUTTONS or cmd in ("/appeal", "/uphold", "/overturn", "/reasoning"):
+            await self.button(cmd, arg, tail)
+        elif cmd == "/help" and not arg:
+            self.write(ROOM_HELP)
+            await self.command("help")
+        else:
+            await self.command(line[1:])
+
+    async def button(self, cmd: str, arg: str, tail: str) -> None:
+        number = arg.lstrip("#")
+        if not (number.isascii() and number.isdigit()) or len(number) > 15:
+            self.write(f"refused: {cmd} takes a case or appeal number, like {cmd} 3")
+            return
+        n = int(number)
+        if cmd in BUTTONS:
+            outcome = await self.core.decide(n, self.actor, BUTTONS[cmd])
             self.write(("ok: " if outcome.ok else "refused: ") + outcome.message)
-        elif cmd == "/appeal" and arg.isdigit():
-            result = await self.core.appeal(int(arg), self.actor, tail)
+        elif cmd == "/reasoning":
+            self.show(await self.core.reasoning(n, self.actor))
+        elif cmd == "/appeal":
+            result = await self.core.appeal(n, self.actor, tail)
             self.write(("ok: " if result.ok else "refused: ") + result.message)
             if result.ok and result.appeal:
                 self.write(f"appeal #{result.appeal.id} is pending")
-        elif cmd in ("/uphold", "/overturn") and arg.isdigit():
-            verdict = "upheld" if cmd == "/uphold" else "overturned"
-            decided = await self.core.decide_appeal(int(arg), self.actor, verdict)
-            self.write(("ok: " if decided.ok else "refused: ") + decided.message)
-        elif cmd == "/policies":
-            for sp in await self.core.store.policies.all_current():
-                if sp.space_id == self.space_id:
-                    self.write(f"  {sp.policy_id} v{sp.version} {sp.mode}")
-        elif cmd == "/mode" and arg and tail:
-            changed = await self.core.admin.set_mode(self.space_id, self.actor, arg, tail.strip())
-            self.write(("ok: " if changed.ok else "refused: ") + changed.message)
-        elif cmd == "/stats":
-            await self.stats()
-        elif cmd == "/audit":
-            for entry in reversed(await self.core.store.audit.list(self.space_id, limit=10)):
-                mark = "allowed" if entry.allowed else "REFUSED"
-                self.write(f"  {entry.actor_id} ({entry.actor_role}) {entry.action} {entry.target} {mark}")
         else:
-            self.write(f"unknown command {line!r}; /help lists them")
+            verdict = "upheld" if cmd == "/uphold" else "overturned"
+            decided = await self.core.decide_appeal(n, self.actor, verdict)
+            self.write(("ok: " if decided.ok else "refused: ") + decided.message)
+
+    async def command(self, text: str) -> None:
+        parsed = parse_line(self.core.commands.commands, text)
+        if isinstance(parsed, ParseError):
+            self.write(f"refused: {parsed.message}")
+            return
+        args: dict[str, Value] = dict(parsed.args)
+        for param in parsed.command.params:
+            value = args.get(param.name)
+            if param.kind == "file" and isinstance(value, str):
+                path = Path(value)  # the console is local: a file parameter is a path
+                try:
+                    text = await asyncio.to_thread(path.read_text, encoding="utf-8", errors="replace")
+                except OSError as exc:
+                    self.write(f"refused: cannot read {value!r}: {exc.strerror or exc}")
+                    return
+                args[param.name] = Upload(path.name, text)
+        self.show(
+            await self.core.run_command(parsed.command.path, self.actor, self.space_id, args, "console")
+        )
+
+    def show(self, reply: Reply) -> None:
+        # Replies mention people and channels as Discord and Slack do (<@id>, <#id>).
+        text = MENTION.sub(lambda m: ("@" if m[1] == "@" else "#") + m[2], reply.as_text())
+        self.write(("" if reply.ok else "refused: ") + text)
 
     async def say(self, text: str) -> None:
         self._seq += 1
@@ -116,32 +142,8 @@ class Room:
         msg = IncomingMessage(
             platform="console", space_id=self.space_id, channel_id=self.channel,
             message_id=message_id, author_id=self.user, author_name=self.user, text=text,
-            channel_name=self.channel, context=tuple(history[-3:]), sent_at=time.time(),
+            channel_name=self.channel, context=tuple(history[-CONTEXT_LINES:]), sent_at=time.time(),
         )  # fmt: skip
         history.append(ContextLine(self.user, text))
         self.write(f"[#{self.channel}] {self.user}: {text}")
         await self.core.submit(msg)
-
-    async def list_cases(self) -> None:
-        cases = await self.core.store.cases.list(self.space_id)
-        if not cases:
-            self.write("no cases")
-        for case in cases:
-            self.write(
-                f"  #{case.id} {case.status:<10} {case.policy_id:<20} {case.author_name}: "
-                f"{case.excerpt[:60]!r}"
-            )
-
-    async def stats(self) -> None:
-        store = self.core.store
-        for sp in await store.policies.all_current():
-            if sp.space_id != self.space_id:
-                continue
-            calls = await store.verdicts.stats(self.space_id, sp.policy_id)
-            prec = await store.cases.precision(self.space_id, sp.policy_id)
-            shown = "n/a" if prec["precision"] is None else f"{prec['precision']:.0%}"
-            self.write(
-                f"  {sp.policy_id:<20} {sp.mode:<6} verdicts {calls['calls']:>3}  violations "
-                f"{calls['violations']:>3}  confirmed {prec['confirmed']}  dismissed "
-                f"{prec['dismissed']}  precision {shown}"
-            )

@@ -1,0 +1,1 @@
+"""One command set for admins and moderators, shared by every adapter (see `catalogue`)."""

@@ -1,0 +1,38 @@
+"""The policy library (`POLICY_DIR`): ready policies an admin enables by id."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.core.policies import Policy, PolicyProblem
+
+Loader = Callable[[Iterable[Path]], tuple[dict[str, Policy], list[PolicyProblem]]]
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryPolicy:
+    policy: Policy
+    text: str  # the YAML as shipped
+
+
+class PolicyLibrary:
+    def __init__(self, folder: Path, load: Loader) -> None:
+        self.folder = folder
+        self._load = load
+
+    def _read(self) -> dict[str, LibraryPolicy]:
+        policies, _problems = self._load([self.folder])
+        return {
+            pid: LibraryPolicy(policy, Path(policy.source).read_text(encoding="utf-8"))
+            for pid, policy in sorted(policies.items())
+        }
+
+    async def all(self) -> dict[str, LibraryPolicy]:
+        """Every policy of the folder that loads; broken files are skipped (lint names them)."""
+        return await asyncio.to_thread(self._read)
+
+    async def get(self, policy_id: str) -> LibraryPolicy | None:
+        return (await self.all()).get(policy_id)
