@@ -166,6 +166,11 @@ class ModerationCore:
         self._remember(space)
         return space
 
+    async def mod_channel(self, space_id: str) -> str:
+        """The space's mod channel id, "" before setup (Slack's moderators are its members)."""
+        space = await self.store.spaces.get(space_id)
+        return space.mod_channel_id if space else ""
+
     async def submit(self, msg: IncomingMessage) -> SubmitResult:
         """Persist the message's candidates; the adapter acknowledges the event after this."""
         if msg.space_id not in self._spaces:

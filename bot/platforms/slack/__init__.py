@@ -1,0 +1,13 @@
+"""The Slack adapter (slack-bolt). Being built: see issue 9."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.platforms.adapter import Adapter
+
+
+def build_adapter(settings: Settings) -> Adapter:
+    raise SystemExit("modbot: the Slack adapter is not in this build yet; use `modbot chat` meanwhile")
