@@ -103,9 +103,14 @@ class Runtime:
 
 @asynccontextmanager
 async def build_runtime(
-    settings: Settings, platforms: Mapping[str, Platform], database: str | Path | None = None
+    settings: Settings,
+    platforms: Mapping[str, Platform],
+    database: str | Path | None = None,
+    *,
+    background: bool = True,
 ) -> AsyncIterator[Runtime]:
-    """Everything the bot runs: storage, models, the core and its background work."""
+    """Everything the bot runs: storage, models, the core and (unless `background` is False, as
+    for `modbot admin`, which must not classify or deliver) its background work."""
     async with build_engine(settings) as engine:
         store = await Store.open(database if database is not None else settings.database_path)
         try:
@@ -124,6 +129,9 @@ async def build_runtime(
                 library,
                 CoreSettings(workers=settings.ollama_slots),
             )
+            if not background:
+                yield Runtime(engine, store, core)
+                return
             async with core:
                 yield Runtime(engine, store, core)
         finally:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from bot.cli import check_cmd, eval_cmd, policy_cmds, room_cmds, run_cmd
+from bot.cli import admin_cmd, check_cmd, eval_cmd, policy_cmds, room_cmds, run_cmd
 from bot.config import Settings
 
 EPILOG = """examples:
@@ -17,6 +17,8 @@ EPILOG = """examples:
   modbot check --policy game-cheating "selling aimbot, dm me"
   modbot policy test scams-phishing
   modbot eval --policy spam-self-promotion --data sms.tsv --text-field 1 --label-field 0
+  modbot admin setup --space 123 --mod-channel 456 --platform discord
+  modbot admin policy enable --space 123 --policy game-cheating
 
 settings come from the environment or .env (see .env.example)."""
 
@@ -35,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     policy_cmds.register(sub)
     eval_cmd.register(sub)
     room_cmds.register(sub)
+    admin_cmd.register(sub)
     return parser
 
 

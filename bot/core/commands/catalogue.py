@@ -24,14 +24,15 @@ async def _help(ctx: CommandContext, _args: Mapping[str, object]) -> Reply:
 
 
 HELP = Command(("help",), "member", "what you can run here", _help)
+CATALOGUE: tuple[Command, ...] = (
+    HELP, *setup_cmds.COMMANDS, *policy_read.COMMANDS, *policy_write.COMMANDS, *case_cmds.COMMANDS
+)
 
 
 class CommandSet:
     def __init__(self, services: Services) -> None:
         self.services = services
-        commands = (HELP, *setup_cmds.COMMANDS, *policy_read.COMMANDS, *policy_write.COMMANDS,
-                    *case_cmds.COMMANDS)  # fmt: skip
-        self.commands: dict[tuple[str, ...], Command] = {c.path: c for c in commands}
+        self.commands: dict[tuple[str, ...], Command] = {c.path: c for c in CATALOGUE}
 
     def find(self, path: Sequence[str]) -> Command | None:
         return self.commands.get(tuple(p.lower() for p in path))
@@ -78,7 +79,8 @@ class CommandSet:
 
     def _help(self, role: Role) -> Reply:
         rows = tuple((c.usage(), c.role, c.help) for c in self.visible_to(role))
-        return Reply(True, f"modbot commands for a {role}", table=Table(("command", "who", "what"), rows))
+        article = "an" if role == "admin" else "a"
+        return Reply(True, f"modbot commands for {article} {role}", table=Table(("command", "who", "what"), rows))
 
     async def complete(self, space_id: str, prefix: str = "", limit: int = 25) -> list[str]:
         """Policy ids for autocompletion: the space's policies, then the library's."""
