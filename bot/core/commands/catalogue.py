@@ -25,7 +25,11 @@ async def _help(ctx: CommandContext, _args: Mapping[str, object]) -> Reply:
 
 HELP = Command(("help",), "member", "what you can run here", _help)
 CATALOGUE: tuple[Command, ...] = (
-    HELP, *setup_cmds.COMMANDS, *policy_read.COMMANDS, *policy_write.COMMANDS, *case_cmds.COMMANDS
+    HELP,
+    *setup_cmds.COMMANDS,
+    *policy_read.COMMANDS,
+    *policy_write.COMMANDS,
+    *case_cmds.COMMANDS,
 )
 
 
@@ -80,7 +84,9 @@ class CommandSet:
     def _help(self, role: Role) -> Reply:
         rows = tuple((c.usage(), c.role, c.help) for c in self.visible_to(role))
         article = "an" if role == "admin" else "a"
-        return Reply(True, f"modbot commands for {article} {role}", table=Table(("command", "who", "what"), rows))
+        return Reply(
+            True, f"modbot commands for {article} {role}", table=Table(("command", "who", "what"), rows)
+        )
 
     async def complete(self, space_id: str, prefix: str = "", limit: int = 25) -> list[str]:
         """Policy ids for autocompletion: the space's policies, then the library's."""
