@@ -33,8 +33,10 @@ NOTICE = MemberNotice(
 class PortHarness(Protocol):
     """A port plus a look at its (fake) platform. Texts are what a person would read."""
 
-    port: Platform
     mod_channel: str
+
+    @property
+    def port(self) -> Platform: ...
 
     async def card_texts(self) -> list[str]: ...  # every card in the mod channel, as shown
 

@@ -25,7 +25,7 @@ async def client(fake: FakeOllama) -> AsyncIterator[ollama.AsyncClient]:
     try:  # AsyncClient has __aexit__ but no __aenter__ in ollama 0.6
         yield c
     finally:
-        await c.close()  # type: ignore[no-untyped-call]
+        await c.close()
 
 
 async def test_ollama_chat_whole_and_streamed() -> None:

@@ -8,12 +8,12 @@ import pytest
 from bot.core.commands.catalogue import CATALOGUE
 from bot.core.commands.model import Command, Upload, Value
 from bot.core.ports import Actor
-from bot.core.vocab import ROLE_RANK
+from bot.core.vocab import ROLE_RANK, Role
 from tests.conftest import POLICY_DIR
 from tests.core_flow.conftest import Env, message
 
 SPACE = "guild-1"
-PEOPLE = {
+PEOPLE: dict[Role, Actor] = {
     "member": Actor("eve", "eve", space_id=SPACE),
     "moderator": Actor("mia", "mia", is_moderator=True, space_id=SPACE),
     "admin": Actor("root", "root", is_admin=True, space_id=SPACE),

@@ -17,6 +17,7 @@ from bot.core.policies import TokenLimits, load_policy_dir, parse_policy
 from bot.core.policy_book import PolicyBook
 from bot.core.ports import Actor
 from bot.core.service import CoreSettings, ModerationCore
+from bot.core.tokens import TokenCounter
 from bot.store import Store
 from tests.conftest import POLICY_DIR
 from tests.fakes import FakeOllama, Reply, verdict_json
@@ -55,43 +56,52 @@ class Env:
     fake: FakeOllama
     platform: RecordingPlatform
     db_path: Path
-    tokens: object
-    core: ModerationCore | None = None
-    store: Store | None = None
-    classifier: TieredClassifier | None = None
+    tokens: TokenCounter
+    _core: ModerationCore | None = None
+    _store: Store | None = None
+    _classifier: TieredClassifier | None = None
+
+    @property
+    def core(self) -> ModerationCore:
+        assert self._core is not None, "call env.start() first"
+        return self._core
+
+    @property
+    def store(self) -> Store:
+        assert self._store is not None, "call env.start() first"
+        return self._store
 
     async def start(
         self, *, workers: int = 1, timeout_s: float = 5.0, tier2: ModelTier | None = None
     ) -> ModerationCore:
-        self.store = await Store.open(self.db_path)
-        self.classifier = TieredClassifier(
+        store = self._store = await Store.open(self.db_path)
+        classifier = self._classifier = TieredClassifier(
             OllamaTier(OllamaSettings(host=self.fake.url, timeout_s=timeout_s)), tier2
         )
-        count = self.tokens.count  # type: ignore[attr-defined]
-        book = PolicyBook(self.store, lambda text, src: parse_policy(text, src, count, TokenLimits()))
+        count = self.tokens.count
+        book = PolicyBook(store, lambda text, src: parse_policy(text, src, count, TokenLimits()))
         library = PolicyLibrary(POLICY_DIR, lambda paths: load_policy_dir(paths, count, TokenLimits()))
-        self.core = ModerationCore(
-            self.store,
-            self.classifier,
+        core = self._core = ModerationCore(
+            store,
+            classifier,
             book,
             {"test": self.platform},
             library,
             CoreSettings(workers=workers, outbox_poll_s=0.05),
         )
-        await self.core.start()
-        return self.core
+        await core.start()
+        return core
 
     async def stop(self) -> None:
-        if self.core:
-            await self.core.stop()
-        if self.classifier:
-            await self.classifier.aclose()
-        if self.store:
-            await self.store.close()
-        self.core = self.store = self.classifier = None
+        if self._core:
+            await self._core.stop()
+        if self._classifier:
+            await self._classifier.aclose()
+        if self._store:
+            await self._store.close()
+        self._core = self._store = self._classifier = None
 
     async def install(self, space: str, policy_id: str, mode: str = "live", **space_settings: object) -> None:
-        assert self.core is not None
         await self.core.ensure_space(space, "test", space, mod_channel_id="mods", **space_settings)
         text = (POLICY_DIR / f"{policy_id}.yaml").read_text()
         result = await self.core.admin.upload(space, admin_of(space), text, mode=mode)

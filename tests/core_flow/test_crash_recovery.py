@@ -43,7 +43,7 @@ async def test_kill_9_mid_classification_loses_nothing_and_flags_once(env: Env, 
     core = await env.start()
     await core.settle(timeout_s=60)
 
-    flagged = [card["message_id"] for card in platform.cards()]
+    flagged = [str(card["message_id"]) for card in platform.cards()]
     assert sorted(flagged, key=int) == [str(i) for i in range(N)]  # nothing lost, nothing twice
     counts = await env.store.inbox.counts()
     assert counts["done"] == N and counts["pending"] == counts["leased"] == 0

@@ -155,7 +155,7 @@ class FakeServer:
         @web.middleware
         async def record_hit(request: web.Request, handler: Any) -> web.StreamResponse:
             self.hits.append(f"{request.method} {request.path}")
-            return await handler(request)  # type: ignore[no-any-return]
+            return await handler(request)
 
         self._sem = asyncio.Semaphore(self.slots) if self.slots else None
         app = web.Application(middlewares=[record_hit])
