@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 
@@ -10,26 +9,13 @@ import pytest
 
 from bot.cli import main
 from tests.conftest import ROOT
-from tests.fakes import FakeOllama, Reply, verdict_json
-
-
-def stand_in(body: dict) -> Reply:
-    target = body["messages"][-1]["content"].split("[TARGET]", 1)[-1].lower()
-    bad = "aimbot" in target or "nitro" in target
-    return Reply(verdict_json(int(bad), ["GC1"] if bad else [], "high", "Offers a cheat for sale."))
+from tests.console import chat, stand_in_ollama
 
 
 @pytest.fixture
 def ollama(monkeypatch):
-    with FakeOllama(stand_in).in_thread() as fake:
-        monkeypatch.setenv("OLLAMA_HOST", fake.url)
+    with stand_in_ollama(monkeypatch) as fake:
         yield fake
-
-
-def chat(monkeypatch, capsys, lines: list[str]) -> str:
-    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
-    assert main(["chat"]) == 0
-    return capsys.readouterr().out
 
 
 def test_chat_flag_act_and_appeal(ollama, monkeypatch, capsys):

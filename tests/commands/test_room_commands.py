@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from tests.conftest import POLICY_DIR
-from tests.fakes import FakeOllama, Reply, verdict_json
+from tests.console import chat, stand_in_ollama
+from tests.fakes import FakeOllama
 
 TITLE = "Game cheating"
 
 
-def stand_in(body: dict) -> Reply:
-    target = body["messages"][-1]["content"].split("[TARGET]", 1)[-1].lower()
-    bad = "aimbot" in target
-    return Reply(verdict_json(int(bad), ["GC1"] if bad else [], "high", "Offers a cheat for sale."))
-
-
 @pytest.fixture
 def ollama(monkeypatch):
-    with FakeOllama(stand_in).in_thread() as fake:
-        monkeypatch.setenv("OLLAMA_HOST", fake.url)
+    with stand_in_ollama(monkeypatch) as fake:
         yield fake
-
-
-def chat(monkeypatch, capsys, lines: list[str]) -> str:
-    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
-    assert main(["chat"]) == 0
-    return capsys.readouterr().out
 
 
 def game_cheating_calls(ollama: FakeOllama) -> list[str]:
