@@ -28,6 +28,12 @@ class ClassifyRequest:
     def user_message(self) -> str:
         return render_user(self.text, self.author, self.channel, self.context)
 
+    def member_text(self) -> tuple[str, ...]:
+        """Everything in the prompt that members wrote: no verdict may be taken from it."""
+        return (self.text, self.author, self.channel) + tuple(
+            part for line in self.context for part in (line.author, line.text)
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class RawAnswer:
@@ -85,7 +91,7 @@ class ModelTier(ABC):
                 raw = await self._call(policy, user_message, effort)
             except ModelCallError as exc:
                 return self._unavailable(policy, exc.reason, exc.detail, started)
-            parsed = parse_answer(raw.content, raw.reasoning, raw.truncated)
+            parsed = parse_answer(raw.content, raw.reasoning, raw.truncated, request.member_text())
             if not isinstance(parsed, ParseFailure):
                 return Verdict(
                     violation=parsed.violation,
