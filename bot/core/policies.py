@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
@@ -32,6 +33,7 @@ __all__ = [
     "load_policy_dir",
     "load_policy_file",
     "parse_policy",
+    "portable_text",
 ]
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +257,21 @@ def load_policy_dir(
             continue
         policies[policy.id] = policy
     return policies, problems
+
+
+def portable_text(policy: Policy, text: str) -> str:
+    """The policy's YAML with its domain files inlined, fit to upload into a space.
+
+    Uploaded policies cannot read files on the server, so a library policy that keeps its
+    domains in files carries them inline when it is installed (its comments are lost then).
+    """
+    if not policy.spec.prefilter.domain_files:
+        return text
+    data = yaml.safe_load(text)
+    prefilter = data["prefilter"]
+    prefilter.pop("domain_files")
+    prefilter["domains"] = sorted(policy.prefilter.domains)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
