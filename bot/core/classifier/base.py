@@ -12,6 +12,7 @@ from bot.core.classifier.parse import ParseFailure, parse_answer
 from bot.core.messages import ContextLine, Result, Unavailable, UnavailableReason, Verdict
 from bot.core.policies import Policy
 from bot.core.prompt import render_user
+from bot.core.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class ModelTier(ABC):
 
     tier: int
     model: str
+    secrets: tuple[str, ...] = ()  # values masked in every error text (e.g. the API key)
 
     @abstractmethod
     async def _call(self, policy: Policy, user_message: str, effort: str) -> RawAnswer:
@@ -123,6 +125,8 @@ class ModelTier(ABC):
         started: float,
         excerpt: str = "",
     ) -> Unavailable:
+        # The one exit of every error text: logged and stored, so never with a secret in it.
+        detail, excerpt = redact(detail, self.secrets), redact(excerpt, self.secrets)
         log.warning(
             "tier %s (%s) unavailable for %s: %s: %s", self.tier, self.model, policy.id, reason, detail
         )
