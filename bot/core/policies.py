@@ -19,6 +19,7 @@ from bot.core.messages import PolicyRef
 from bot.core.policy_errors import GUIDE, PolicyError, PolicyProblem
 from bot.core.policy_loc import locate, path_label
 from bot.core.policy_model import PolicyFile
+from bot.core.policy_reach import check_reach
 from bot.core.policy_yaml import MAX_POLICY_CHARS, read_yaml
 from bot.core.prefilter import CompiledPrefilter, PrefilterError, PreparedText
 from bot.core.prompt import render_policy
@@ -115,6 +116,7 @@ def parse_policy(
         )
 
     if prefilter is not None:
+        check_reach(spec, prefilter, problem)
         for i, ex in enumerate(spec.examples):
             if ex.label == "violation" and prefilter.match(PreparedText.of(ex.text)) is None:
                 problem(
