@@ -22,7 +22,6 @@ from bot.platforms.console.platform import ConsolePlatform
 from bot.platforms.console.room import Room
 from bot.store.records import Job
 
-
 DB_HELP = "SQLite file (default: DATABASE_PATH; ':memory:' keeps nothing)"
 
 

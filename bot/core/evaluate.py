@@ -49,7 +49,7 @@ def read_samples(
     with _open_text(path) as fh:
         rows = _rows(fh, kind, text_field, label_field)
         try:
-            for n, (text, label) in enumerate(rows, start=1):  # noqa: B007 - n names the bad row
+            for n, (text, label) in enumerate(rows, start=1):
                 if text is None or label is None:
                     raise DatasetError(
                         f"{path}: row {n} has no field {text_field!r} or {label_field!r}; "

@@ -39,6 +39,9 @@ class ContextLine:
         object.__setattr__(self, "text", valid_text(self.text))
 
 
+_TEXT_FIELDS = ("space_id", "channel_id", "message_id", "author_id", "author_name", "text", "channel_name")
+
+
 @dataclass(frozen=True, slots=True)
 class IncomingMessage:
     """One platform message, as every adapter hands it to the core."""
@@ -57,7 +60,7 @@ class IncomingMessage:
 
     def __post_init__(self) -> None:
         # The one door into the core: whatever the adapter or file held, text is valid from here.
-        for name in ("space_id", "channel_id", "message_id", "author_id", "author_name", "text", "channel_name"):
+        for name in _TEXT_FIELDS:
             object.__setattr__(self, name, valid_text(getattr(self, name)))
 
 

@@ -9,7 +9,6 @@ import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -36,6 +35,7 @@ __all__ = [
     "parse_policy",
     "portable_text",
 ]
+
 
 @dataclass(frozen=True, slots=True)
 class TokenLimits:

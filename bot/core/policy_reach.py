@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.core.policy_model import Prefilter, PolicyFile
+from bot.core.policy_model import PolicyFile, Prefilter
 from bot.core.prefilter import CompiledPrefilter, PreparedText
 
 # Everyday chat no moderation policy should need to see: a prefilter selecting all of it

@@ -31,13 +31,12 @@ class _PolicyLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             raise yaml.MarkedYAMLError(
-                problem=f"aliases (*{event.anchor}) are not allowed in a policy; "
-                "write the value out in full",
+                problem=f"aliases (*{event.anchor}) are not allowed in a policy; write the value out in full",
                 problem_mark=event.start_mark,
             )
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         nested = isinstance(event, CollectionStartEvent)
         if nested:
             self._depth += 1
@@ -47,7 +46,7 @@ class _PolicyLoader(yaml.SafeLoader):
                     problem_mark=event.start_mark,
                 )
         try:
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             if nested:
                 self._depth -= 1
@@ -101,7 +100,7 @@ def _walk(root: yaml.Node | None) -> list[tuple[int, str, str]]:
         node = stack.pop()
         if isinstance(node, yaml.MappingNode):
             seen: set[str] = set()
-            for key, value in node.value:
+            for key, _value in node.value:
                 name = str(key.value)
                 if name in seen:
                     return [(key.start_mark.line + 1, name, "appears twice; keep one (the last would win)")]

@@ -27,16 +27,22 @@ def test_a_file_that_is_not_a_database_is_one_line(tmp_path, capsys):
     db.write_text("shopping list: milk, eggs\n" * 50)
     code, err = run_replay(db, capsys)
     assert code == 2 and "Traceback" not in err
-    assert err == f"modbot: {db} is not a modbot database: point DATABASE_PATH at the right file, " \
+    assert (
+        err == f"modbot: {db} is not a modbot database: point DATABASE_PATH at the right file, "
         "or move this one away to start a new one\n"
+    )
+
+
+def _overwrite_second_page(db: Path) -> None:
+    data = bytearray(db.read_bytes())
+    data[4096:8192] = b"\x07" * 4096  # the second page: tables of the schema
+    db.write_bytes(bytes(data))
 
 
 async def _damaged(db: Path) -> None:
     store = await Store.open(db)
     await store.close()
-    data = bytearray(db.read_bytes())
-    data[4096:8192] = b"\x07" * 4096  # the second page: tables of the schema
-    db.write_bytes(bytes(data))
+    await asyncio.to_thread(_overwrite_second_page, db)
 
 
 async def test_a_damaged_database_is_one_line(tmp_path, capsys):
@@ -59,7 +65,8 @@ def test_a_damaged_database_through_the_cli(tmp_path, capsys):
 def test_a_folder_as_database_path_is_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DATABASE_PATH", str(tmp_path))
     assert main(["replay", str(SAMPLE)]) == 2
-    assert capsys.readouterr().err.startswith(f"modbot: cannot open {tmp_path}: check that the path is a file")
+    err = capsys.readouterr().err
+    assert err.startswith(f"modbot: cannot open {tmp_path}: check that the path is a file")
 
 
 def test_read_only_and_full_disk_are_explained(tmp_path):

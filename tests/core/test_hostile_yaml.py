@@ -110,7 +110,7 @@ def test_a_huge_policy_is_refused_by_size_before_parsing(make_policy, tmp_path: 
 def test_a_lone_surrogate_escape_is_refused_with_its_line(make_policy):
     text = VALID.replace("  keywords: [aimbot,", '  keywords: ["\\ud800", aimbot,')
     (problem,) = problems_of(make_policy, text)
-    line = VALID.splitlines().index("  keywords: [aimbot, wallhack, \"wall hack\", cheat*]") + 1
+    line = VALID.splitlines().index('  keywords: [aimbot, wallhack, "wall hack", cheat*]') + 1
     assert problem.startswith(f"bomb.yaml:{line}: (yaml): holds an invalid character")
 
 

@@ -31,9 +31,8 @@ class ClassifyRequest:
 
     def member_text(self) -> tuple[str, ...]:
         """Everything in the prompt that members wrote: no verdict may be taken from it."""
-        return (self.text, self.author, self.channel) + tuple(
-            part for line in self.context for part in (line.author, line.text)
-        )
+        context = (part for line in self.context for part in (line.author, line.text))
+        return (self.text, self.author, self.channel, *context)
 
 
 @dataclass(frozen=True, slots=True)

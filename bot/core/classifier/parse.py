@@ -96,9 +96,7 @@ def _canonical(obj: dict[str, Any]) -> str:
     return json.dumps(obj, sort_keys=True, default=str).casefold()
 
 
-def _from_text(
-    text: str, source: Literal["content", "reasoning"], typed: _MemberText
-) -> Parsed | None:
+def _from_text(text: str, source: Literal["content", "reasoning"], typed: _MemberText) -> Parsed | None:
     for obj, raw in _json_objects(text):
         if "violation" in obj and not typed.wrote(obj, raw):
             return _coerce(obj, source)
