@@ -84,3 +84,21 @@ async def test_tier1_gives_no_verdict_when_cut_off_while_restating_the_message(l
             await tier.aclose()
     assert isinstance(result, Unavailable) and result.reason == "truncated"
     assert not isinstance(result, Verdict)
+
+
+def test_deeply_nested_json_is_no_verdict_and_no_crash():
+    deep = '{"violation": ' + "[" * 100_000
+    p = parse_answer(deep, "", truncated=False)
+    assert isinstance(p, ParseFailure)
+    # The same nesting typed by the member: the model's own answer still counts.
+    ok = parse_answer('{"violation": 1, "confidence": "high"}', "", truncated=False, member_text=[deep])
+    assert isinstance(ok, Parsed) and ok.violation
+
+
+def test_a_surrogate_escape_in_the_answer_becomes_valid_text():
+    p = parse_answer(
+        '{"violation": 1, "rationale": "sells \\ud800 cheats", "rule_ids": ["G\\udc001"]}', "", False
+    )
+    assert isinstance(p, Parsed)
+    assert p.rationale == "sells \ufffd cheats" and p.rule_ids == ("G\ufffd1",)
+    (p.rationale + "".join(p.rule_ids)).encode("utf-8")  # what SQLite needs

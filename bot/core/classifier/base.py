@@ -13,6 +13,7 @@ from bot.core.messages import ContextLine, Result, Unavailable, UnavailableReaso
 from bot.core.policies import Policy
 from bot.core.prompt import render_user
 from bot.core.redact import redact
+from bot.core.text import valid_text
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class ModelTier(ABC):
                     rule_ids=parsed.rule_ids,
                     category=parsed.category,
                     rationale=parsed.rationale,
-                    reasoning=raw.reasoning,
+                    reasoning=valid_text(raw.reasoning),
                     tier=self.tier,
                     model=self.model,
                     policy=policy.ref,

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.core.messages import CONFIDENCES, Confidence
+from bot.core.prompt import MAX_TEXT_CHARS
+from bot.core.text import valid_text
 
 MAX_RATIONALE = 400
 
@@ -74,7 +76,13 @@ class _MemberText:
     def __init__(self, texts: Sequence[str]) -> None:
         self._folded = [_fold(t) for t in texts if t]
         self._verdicts = [
-            _canonical(obj) for t in texts if "{" in t for obj, _raw in _json_objects(t) if "violation" in obj
+            _canonical(obj)
+            for t in texts
+            if "violation" in t  # the JSON scan is for verdict-shaped text only
+            # The model sees at most MAX_TEXT_CHARS of a message: what lies beyond it cannot be
+            # restated, and the scan stays cheap on a huge message.
+            for obj, _raw in _json_objects(t[:MAX_TEXT_CHARS])
+            if "violation" in obj
         ]
 
     def wrote(self, obj: dict[str, Any], raw: str) -> bool:
@@ -121,7 +129,7 @@ def _json_objects(text: str) -> list[tuple[dict[str, Any], str]]:
     while i != -1:
         try:
             obj, end = decoder.raw_decode(text, i)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # nesting deeper than Python's stack
             i = text.find("{", i + 1)
             continue
         if isinstance(obj, dict):
@@ -151,11 +159,16 @@ def _coerce(obj: dict[str, Any], source: Literal["content", "reasoning"]) -> Par
     raw_ids = obj.get("rule_ids", obj.get("rules", []))
     if isinstance(raw_ids, str):
         raw_ids = [s for s in raw_ids.replace(";", ",").split(",")]
-    rule_ids = tuple(str(r).strip() for r in raw_ids if str(r).strip()) if isinstance(raw_ids, list) else ()
+    rule_ids = (
+        tuple(valid_text(str(r).strip()) for r in raw_ids if str(r).strip())
+        if isinstance(raw_ids, list)
+        else ()
+    )
     category = obj.get("policy_category", obj.get("category"))
-    category = str(category).strip() or None if category not in (None, "", "null") else None
+    category = valid_text(str(category).strip()) or None if category not in (None, "", "null") else None
     rationale = obj.get("rationale", "")
-    rationale = rationale.strip() if isinstance(rationale, str) else ""
+    # A "\ud800" escape in the model's JSON decodes to text SQLite cannot store.
+    rationale = valid_text(rationale.strip()) if isinstance(rationale, str) else ""
     if len(rationale) > MAX_RATIONALE:
         rationale = rationale[: MAX_RATIONALE - 1].rstrip() + "…"
     return Parsed(violation, confidence, rule_ids[:10], category, rationale, source)
