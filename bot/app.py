@@ -13,14 +13,7 @@ from bot.core.classifier.harmony import HarmonyCodec
 from bot.core.classifier.ollama import OllamaSettings, OllamaTier
 from bot.core.classifier.openai_compat import OpenAICompatTier, OpenAISettings
 from bot.core.classifier.tiered import TieredClassifier
-from bot.core.policies import (
-    Policy,
-    PolicyProblem,
-    TokenLimits,
-    load_policy_dir,
-    parse_policy,
-    portable_text,
-)
+from bot.core.policies import Policy, PolicyProblem, TokenLimits, load_policy_dir, parse_policy
 from bot.core.policy_book import PolicyBook
 from bot.core.ports import Actor, Platform
 from bot.core.service import CoreSettings, ModerationCore
@@ -137,7 +130,6 @@ async def install_library(runtime: Runtime, space_id: str, mode: str = "live") -
     installed = []
     for policy in policies.values():
         text = await asyncio.to_thread(Path(policy.source).read_text, encoding="utf-8")
-        text = portable_text(policy, text)
         result = await runtime.core.admin.upload(space_id, admin, text, mode=mode, source=policy.source)
         if result.ok:
             installed.append(policy.id)
