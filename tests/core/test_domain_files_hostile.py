@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.core.policies import PolicyError, TokenLimits, load_policy_file
+from bot.core.policies import PolicyError, TokenLimits, load_policy_file, portable_text
 from tests.core.test_policies import VALID
 
 
@@ -85,8 +85,6 @@ def test_lint_reports_an_outside_path_as_a_policy_error(tmp_path: Path, capsys):
 
 
 def test_installing_a_library_policy_carries_its_file_domains_inline(tmp_path: Path, tokens, make_policy):
-    from bot.core.policies import portable_text
-
     (tmp_path / "scam.txt").write_text("evil.example\n")
     path = tmp_path / "policy.yaml"
     path.write_text(with_files("scam.txt"))
