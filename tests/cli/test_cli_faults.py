@@ -69,6 +69,14 @@ def test_a_folder_as_database_path_is_one_line(tmp_path, monkeypatch, capsys):
     assert err.startswith(f"modbot: cannot open {tmp_path}: check that the path is a file")
 
 
+def test_a_database_path_under_a_file_is_one_line(tmp_path, monkeypatch, capsys):
+    (tmp_path / "notes.txt").write_text("not a folder")
+    db = tmp_path / "notes.txt" / "modbot.db"
+    monkeypatch.setenv("DATABASE_PATH", str(db))
+    assert main(["replay", str(SAMPLE)]) == 2
+    assert capsys.readouterr().err.startswith(f"modbot: cannot open {db}: check that the path is a file")
+
+
 def test_read_only_and_full_disk_are_explained(tmp_path):
     # Real errors from SQLite itself (the tests may run as root, which ignores file modes).
     from bot.store.faults import explain
