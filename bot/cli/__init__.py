@@ -11,6 +11,8 @@ from pydantic import ValidationError
 
 from bot.cli import admin_cmd, check_cmd, eval_cmd, policy_cmds, room_cmds, run_cmd
 from bot.config import Settings
+from bot.core.redact import RedactFilter
+from bot.store.faults import StorageFault, explain
 
 EPILOG = """examples:
   modbot policy lint community_policies/*.yaml
@@ -51,15 +53,43 @@ def main(argv: Sequence[str] | None = None) -> int:
             name = str(err["loc"][0]).upper() if err["loc"] else "?"
             print(f"modbot: setting {name}: {err['msg']} (see .env.example)", file=sys.stderr)
         return 2
-    level = logging.DEBUG if args.verbose else getattr(logging, settings.log_level)
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # httpx logs every request URL at INFO; keep that for -v.
-    logging.getLogger("httpx").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    _configure_logging(settings, verbose=args.verbose)
     try:
         code: int = args.handler(args, settings)
     except KeyboardInterrupt:
         print("modbot: interrupted", file=sys.stderr)
         return 130
+    except StorageFault as exc:
+        database = getattr(args, "db", None) or settings.database_path
+        print(f"modbot: {explain(exc, str(database))}", file=sys.stderr)
+        return 2
     return code
+
+
+def _configure_logging(settings: Settings, *, verbose: bool) -> None:
+    level = logging.DEBUG if verbose else getattr(logging, settings.log_level)
+    secrets = [
+        s.get_secret_value()
+        for s in (
+            settings.escalation_api_key,
+            settings.discord_token,
+            settings.slack_bot_token,
+            settings.slack_app_token,
+            settings.slack_signing_secret,
+        )
+    ]
+    redactor = RedactFilter(secrets)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(redactor)
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=[handler]
+    )
+    # httpx logs every request URL at INFO (a key in ESCALATION_URL would be in it); keep that
+    # for -v, and redact it at the source so any handler sees the masked text.
+    httpx_log = logging.getLogger("httpx")
+    httpx_log.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    for old in [f for f in httpx_log.filters if isinstance(f, RedactFilter)]:
+        httpx_log.removeFilter(old)
+    httpx_log.addFilter(redactor)
+    # aiosqlite logs every statement with its parameters (message text) at DEBUG: never log them.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)

@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.core.classifier.base import ClassifyRequest
 from bot.core.messages import Verdict
 from bot.core.prefilter import PreparedText
+from bot.core.text import valid_text
 
 
 def register(sub: Any) -> None:
@@ -39,7 +40,8 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     lines = sys.stdin.read().splitlines() if args.text == "-" else [args.text]
-    lines = [line for line in lines if line.strip()]
+    # argv and stdin may carry undecodable bytes (as lone surrogates): valid text from here on.
+    lines = [valid_text(line) for line in lines if line.strip()]
     if not lines:
         err("nothing to check: pass TEXT or pipe lines into `modbot check --policy ID -`")
         return 2

@@ -61,7 +61,7 @@ class PolicyAdmin:
             return AdminResult(False, f"{source} was not saved; the version in force keeps running\n{exc}",
                                code="invalid")  # fmt: skip
         existing = await self.store.policies.get(space_id, policy.id)
-        if existing is not None and existing.content_hash == policy.content_hash:
+        if existing is not None and self._same_policy(existing, policy.spec_hash):
             return AdminResult(True, f"{policy.id} is unchanged (v{existing.version})", existing)
         saved = await self.store.policies.save_version(
             space_id, policy.id, yaml_text, policy.content_hash, actor.user_id,
@@ -69,6 +69,14 @@ class PolicyAdmin:
         )  # fmt: skip
         await self._audit(space_id, actor, "policy.upload", policy.id, {"version": saved.version})
         return AdminResult(True, f"{policy.id} saved as v{saved.version} ({saved.mode})", saved)
+
+    def _same_policy(self, existing: SpacePolicy, spec_hash: str) -> bool:
+        """Every field equal, not just the prompt: a new action or prefilter is a new version."""
+        try:
+            current = self.book.compile(existing.yaml_text, f"{existing.policy_id} v{existing.version}")
+        except PolicyError:
+            return False  # the stored text no longer loads: anything valid replaces it
+        return current.spec_hash == spec_hash
 
     async def set_mode(self, space_id: str, actor: Actor, policy_id: str, mode: str) -> AdminResult:
         if refused := await self._refused(space_id, actor, "policy.mode", policy_id):

@@ -10,6 +10,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.core.text import valid_text
+
 DEFAULT_POSITIVE = frozenset(
     {"1", "true", "yes", "spam", "violation", "violating", "hateful", "positive", "toxic"}
 )
@@ -43,17 +45,24 @@ def read_samples(
         raise DatasetError(f"{path}: no such file")
     kind = path.name.removesuffix(".gz").rsplit(".", 1)[-1].lower()
     out: list[Sample] = []
+    n = 0
     with _open_text(path) as fh:
         rows = _rows(fh, kind, text_field, label_field)
-        for n, (text, label) in enumerate(rows, start=1):
-            if text is None or label is None:
-                raise DatasetError(
-                    f"{path}: row {n} has no field {text_field!r} or {label_field!r}; "
-                    "check --text-field and --label-field"
-                )
-            out.append(Sample(str(text), _is_positive(label, positive)))
-            if limit is not None and len(out) >= limit:
-                break
+        try:
+            for n, (text, label) in enumerate(rows, start=1):
+                if text is None or label is None:
+                    raise DatasetError(
+                        f"{path}: row {n} has no field {text_field!r} or {label_field!r}; "
+                        "check --text-field and --label-field"
+                    )
+                # A "\ud800" escape in the data must not crash the prefilter or the HTTP client.
+                out.append(Sample(valid_text(str(text)), _is_positive(label, positive)))
+                if limit is not None and len(out) >= limit:
+                    break
+        except (ValueError, AttributeError, csv.Error) as exc:  # UnicodeDecodeError, JSONDecodeError
+            if isinstance(exc, DatasetError):
+                raise
+            raise DatasetError(f"{path}: row {n + 1} cannot be read ({exc}); is it UTF-8 {kind}?") from None
     if not out:
         raise DatasetError(f"{path}: no rows read")
     return out

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from bot.core.text import valid_text
+
 Confidence = Literal["low", "medium", "high"]
 CONFIDENCES: tuple[Confidence, ...] = ("low", "medium", "high")
 
@@ -32,6 +34,13 @@ class ContextLine:
     author: str
     text: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "author", valid_text(self.author))
+        object.__setattr__(self, "text", valid_text(self.text))
+
+
+_TEXT_FIELDS = ("space_id", "channel_id", "message_id", "author_id", "author_name", "text", "channel_name")
+
 
 @dataclass(frozen=True, slots=True)
 class IncomingMessage:
@@ -48,6 +57,11 @@ class IncomingMessage:
     edited: bool = False
     context: tuple[ContextLine, ...] = ()
     sent_at: float = 0.0
+
+    def __post_init__(self) -> None:
+        # The one door into the core: whatever the adapter or file held, text is valid from here.
+        for name in _TEXT_FIELDS:
+            object.__setattr__(self, name, valid_text(getattr(self, name)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,40 +9,32 @@ import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from bot.core.messages import PolicyRef
+from bot.core.policy_errors import GUIDE, PolicyError, PolicyProblem
 from bot.core.policy_loc import locate, path_label
 from bot.core.policy_model import PolicyFile
+from bot.core.policy_reach import check_reach
+from bot.core.policy_yaml import MAX_POLICY_CHARS, read_yaml
 from bot.core.prefilter import CompiledPrefilter, PrefilterError, PreparedText
 from bot.core.prompt import render_policy
 
-GUIDE = "see community_policies/README.md"
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyProblem:
-    file: str
-    line: int
-    field: str
-    message: str
-    warning: bool = False
-
-    def __str__(self) -> str:
-        kind = "warning: " if self.warning else ""
-        return f"{self.file}:{self.line}: {kind}{self.field}: {self.message}"
-
-
-class PolicyError(ValueError):
-    """A policy file that cannot be used. `problems` holds one entry per mistake."""
-
-    def __init__(self, problems: list[PolicyProblem]) -> None:
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
+__all__ = [
+    "Policy",
+    "PolicyError",
+    "PolicyProblem",
+    "TokenCount",
+    "TokenLimits",
+    "expand_paths",
+    "load_policy_dir",
+    "load_policy_file",
+    "parse_policy",
+    "portable_text",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +50,11 @@ class Policy:
     spec: PolicyFile
     source: str
     system_prompt: str
-    content_hash: str
+    content_hash: str  # the rendered prompt: keys the verdict cache and the server's KV reuse
     prompt_tokens: int
     prefilter: CompiledPrefilter = field(repr=False)
     warnings: tuple[PolicyProblem, ...] = ()
+    spec_hash: str = ""  # every field: what a new version is (an action change is a change)
 
     @property
     def id(self) -> str:
@@ -81,7 +74,9 @@ TokenCount = Callable[[str], int]
 
 def load_policy_file(path: Path, count_tokens: TokenCount, limits: TokenLimits) -> Policy:
     try:
-        text = path.read_text(encoding="utf-8")
+        # Read at most one character past the limit: a huge file costs nothing before it is refused.
+        with path.open(encoding="utf-8") as fh:
+            text = fh.read(MAX_POLICY_CHARS + 1)
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError([PolicyProblem(str(path), 1, "(file)", f"cannot read: {exc}")]) from exc
     return parse_policy(text, str(path), count_tokens, limits, base_dir=path.parent)
@@ -94,7 +89,7 @@ def parse_policy(
     limits: TokenLimits,
     base_dir: Path | None = None,
 ) -> Policy:
-    node, data = _read_yaml(text, source)
+    node, data = read_yaml(text, source)
     problems: list[PolicyProblem] = []
 
     def problem(loc: tuple[str | int, ...], message: str, *, warning: bool = False) -> None:
@@ -121,6 +116,7 @@ def parse_policy(
         )
 
     if prefilter is not None:
+        check_reach(spec, prefilter, problem)
         for i, ex in enumerate(spec.examples):
             if ex.label == "violation" and prefilter.match(PreparedText.of(ex.text)) is None:
                 problem(
@@ -156,6 +152,7 @@ def parse_policy(
         tokens,
         prefilter,
         tuple(p for p in problems if p.warning),
+        spec_hash=hashlib.sha256(spec.model_dump_json().encode()).hexdigest()[:16],
     )
 
 
@@ -165,54 +162,6 @@ def _split_field(name: str) -> tuple[str | int, ...]:
         head, idx = name.rstrip("]").split("[", 1)
         return (head, int(idx))
     return (name,)
-
-
-def _read_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        what = exc.problem or "invalid YAML"
-        if exc.context and exc.context_mark and mark and exc.context_mark.line != mark.line:
-            what += f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
-        raise PolicyError(
-            [PolicyProblem(source, line, "(yaml)", f"{what}; check indentation and quoting")]
-        ) from None
-    except yaml.YAMLError as exc:
-        raise PolicyError([PolicyProblem(source, 1, "(yaml)", str(exc))]) from None
-    finally:
-        loader.dispose()
-    if not isinstance(data, dict):
-        raise PolicyError(
-            [PolicyProblem(source, 1, "(file)", f"a policy is a YAML mapping of fields; {GUIDE}")]
-        )
-    dup = _duplicate_key(node)
-    if dup is not None:
-        key, line = dup
-        raise PolicyError([PolicyProblem(source, line, key, "appears twice; keep one (the last would win)")])
-    return node, data
-
-
-def _duplicate_key(node: yaml.Node | None) -> tuple[str, int] | None:
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            name = str(key.value)
-            if name in seen:
-                return name, key.start_mark.line + 1
-            seen.add(name)
-            found = _duplicate_key(value)
-            if found:
-                return found
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            found = _duplicate_key(item)
-            if found:
-                return found
-    return None
 
 
 _HINTS = {
@@ -310,6 +259,21 @@ def load_policy_dir(
             continue
         policies[policy.id] = policy
     return policies, problems
+
+
+def portable_text(policy: Policy, text: str) -> str:
+    """The policy's YAML with its domain files inlined, fit to upload into a space.
+
+    Uploaded policies cannot read files on the server, so a library policy that keeps its
+    domains in files carries them inline when it is installed (its comments are lost then).
+    """
+    if not policy.spec.prefilter.domain_files:
+        return text
+    data = yaml.safe_load(text)
+    prefilter = data["prefilter"]
+    prefilter.pop("domain_files")
+    prefilter["domains"] = sorted(policy.prefilter.domains)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:

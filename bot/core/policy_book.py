@@ -39,7 +39,6 @@ class PolicyBook:
         self._store = store
         self._compile = compile_policy
         self._by_yaml: dict[str, Policy] = {}
-        self._by_hash: dict[str, Policy] = {}
         self._spaces: dict[str, list[ActivePolicy]] = {}
 
     def compile(self, yaml_text: str, source: str) -> Policy:
@@ -48,7 +47,6 @@ class PolicyBook:
         if policy is None:
             policy = self._compile(yaml_text, source)
             self._by_yaml[key] = policy
-            self._by_hash[policy.content_hash] = policy
         return policy
 
     def invalidate(self, space_id: str) -> None:

@@ -7,7 +7,6 @@ hostile message cannot make matching slower than linear.
 
 from __future__ import annotations
 
-import json
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Literal
 import re2
 
 from bot.core import normalize
+from bot.core.domain_files import DomainFileError, read_domain_files
 from bot.core.policy_model import Prefilter
 
 MatchReason = Literal["always", "keyword", "regex", "link", "domain", "sample"]
@@ -110,7 +110,10 @@ class CompiledPrefilter:
         self._stem_lengths = sorted(self._prefix_first)
         self._regex = _compile_regexes(spec.regex)
         self.domains = frozenset(d.strip().lower().rstrip(".") for d in spec.domains if d.strip())
-        self.domains |= _load_domain_files(spec.domain_files, base_dir)
+        try:
+            self.domains |= read_domain_files(spec.domain_files, base_dir)
+        except DomainFileError as exc:
+            raise PrefilterError(exc.field, str(exc)) from None
         self._sample_threshold = int(spec.sample_rate * 0xFFFFFFFF)
 
     @property
@@ -211,30 +214,3 @@ def _compile_regexes(patterns: tuple[str, ...]) -> re2._Regexp | None:
                 f"not a valid RE2 pattern ({detail}); RE2 has no backreferences or lookaround",
             ) from exc
     return re2.compile("|".join(f"(?:{p})" for p in patterns), opts)
-
-
-def _load_domain_files(files: tuple[str, ...], base_dir: Path | None) -> frozenset[str]:
-    found: set[str] = set()
-    for i, name in enumerate(files):
-        path = Path(name).expanduser()
-        if not path.is_absolute() and base_dir is not None:
-            path = base_dir / path
-        try:
-            raw = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise PrefilterError(
-                f"domain_files[{i}]", f"cannot read {path} ({exc.strerror}); fix the path"
-            ) from exc
-        if path.suffix == ".json":
-            try:
-                data = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise PrefilterError(f"domain_files[{i}]", f"{path} is not JSON: {exc}") from exc
-            items = data.get("domains", []) if isinstance(data, dict) else data
-            found.update(str(d).strip().lower().rstrip(".") for d in items if str(d).strip())
-        else:
-            for line in raw.splitlines():
-                line = line.split("#", 1)[0].strip().lower().rstrip(".")
-                if line:
-                    found.add(line)
-    return frozenset(found)

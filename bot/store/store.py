@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -51,7 +52,11 @@ class Store:
         """Connect (creating the file and its folder if needed) and apply pending migrations."""
         target = str(path)
         if target != MEMORY:
-            await asyncio.to_thread(Path(target).parent.mkdir, parents=True, exist_ok=True)
+            try:
+                await asyncio.to_thread(Path(target).parent.mkdir, parents=True, exist_ok=True)
+            except OSError as exc:
+                # The same fault SQLite reports for an unusable path, so callers handle one kind.
+                raise sqlite3.OperationalError(f"unable to open database file ({exc.strerror})") from exc
         db = await Database.connect(target, clock)
         try:
             await apply_migrations(db)

@@ -12,6 +12,8 @@ from bot.core.classifier.parse import ParseFailure, parse_answer
 from bot.core.messages import ContextLine, Result, Unavailable, UnavailableReason, Verdict
 from bot.core.policies import Policy
 from bot.core.prompt import render_user
+from bot.core.redact import redact
+from bot.core.text import valid_text
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,11 @@ class ClassifyRequest:
 
     def user_message(self) -> str:
         return render_user(self.text, self.author, self.channel, self.context)
+
+    def member_text(self) -> tuple[str, ...]:
+        """Everything in the prompt that members wrote: no verdict may be taken from it."""
+        context = (part for line in self.context for part in (line.author, line.text))
+        return (self.text, self.author, self.channel, *context)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +70,7 @@ class ModelTier(ABC):
 
     tier: int
     model: str
+    secrets: tuple[str, ...] = ()  # values masked in every error text (e.g. the API key)
 
     @abstractmethod
     async def _call(self, policy: Policy, user_message: str, effort: str) -> RawAnswer:
@@ -85,7 +93,7 @@ class ModelTier(ABC):
                 raw = await self._call(policy, user_message, effort)
             except ModelCallError as exc:
                 return self._unavailable(policy, exc.reason, exc.detail, started)
-            parsed = parse_answer(raw.content, raw.reasoning, raw.truncated)
+            parsed = parse_answer(raw.content, raw.reasoning, raw.truncated, request.member_text())
             if not isinstance(parsed, ParseFailure):
                 return Verdict(
                     violation=parsed.violation,
@@ -93,7 +101,7 @@ class ModelTier(ABC):
                     rule_ids=parsed.rule_ids,
                     category=parsed.category,
                     rationale=parsed.rationale,
-                    reasoning=raw.reasoning,
+                    reasoning=valid_text(raw.reasoning),
                     tier=self.tier,
                     model=self.model,
                     policy=policy.ref,
@@ -117,6 +125,8 @@ class ModelTier(ABC):
         started: float,
         excerpt: str = "",
     ) -> Unavailable:
+        # The one exit of every error text: logged and stored, so never with a secret in it.
+        detail, excerpt = redact(detail, self.secrets), redact(excerpt, self.secrets)
         log.warning(
             "tier %s (%s) unavailable for %s: %s: %s", self.tier, self.model, policy.id, reason, detail
         )

@@ -19,6 +19,7 @@ from bot.core.classifier.base import ModelCallError, ModelTier, RawAnswer
 from bot.core.classifier.harmony import HarmonyCodec
 from bot.core.policies import Policy
 from bot.core.prompt import OUTPUT_SCHEMA, build_chat
+from bot.core.redact import redact
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,7 @@ class OpenAICompatTier(ModelTier):
         key = settings.api_key.get_secret_value()
         if key:
             headers["Authorization"] = f"Bearer {key}"
+            self.secrets = (key,)
         self._http = httpx.AsyncClient(
             base_url=base + "/",
             headers=headers,
@@ -70,7 +72,7 @@ class OpenAICompatTier(ModelTier):
                 "timeout", f"no answer from {self.model} within {self.settings.timeout_s:g}s"
             ) from None
         except httpx.HTTPStatusError as exc:
-            raise _status_error(exc.response, self.model) from None
+            raise _status_error(exc.response, self.model, self.secrets) from None
         except httpx.HTTPError as exc:
             raise ModelCallError(
                 "connection", f"cannot reach the escalation server: {type(exc).__name__}"
@@ -210,12 +212,14 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _status_error(resp: httpx.Response, model: str) -> ModelCallError:
+def _status_error(resp: httpx.Response, model: str, secrets: tuple[str, ...]) -> ModelCallError:
     code = resp.status_code
     try:
-        detail = str(resp.json().get("error", {}).get("message") or resp.text[:200])
+        detail = str(resp.json().get("error", {}).get("message") or resp.text)
     except (ValueError, AttributeError):
-        detail = resp.text[:200]
+        detail = resp.text
+    # Redact before cutting: a key split at the cut would slip past the mask.
+    detail = redact(detail, secrets)[:200]
     if code in (429, 503):
         return ModelCallError("busy", f"the escalation server is busy ({code}): {detail}")
     if code == 404:
