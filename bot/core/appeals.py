@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from bot.core.cases import CaseService
 from bot.core.ports import Actor
+from bot.core.text import valid_text
 from bot.core.vocab import APPEAL_OUTCOMES, pick
 from bot.store import Store
 from bot.store.records import Appeal
@@ -66,7 +67,7 @@ class AppealService:
         recent = await self.store.appeals.count_recent(actor.user_id, self._now() - 3600)
         if recent >= self.limit_per_hour:
             return await refuse("rate limited", "too many appeals in the last hour; try again later")
-        statement = statement.strip()[:MAX_STATEMENT]
+        statement = valid_text(statement).strip()[:MAX_STATEMENT]
         if not statement:
             return AppealResult(False, "tell the moderators why the decision was wrong")
         job = await self.cases.escalation_job(case, statement) if self.cases.has_tier2 else None

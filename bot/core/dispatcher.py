@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from bot.core.aio import wait_event
 from bot.core.case_views import CaseViews
 from bot.core.policy_book import PolicyBook
 from bot.core.ports import Platform, PlatformResult
+from bot.core.redact import redact
 from bot.core.views import MemberNotice
 from bot.store import Store
 from bot.store.records import Case, OutboxItem, Space
@@ -58,6 +60,7 @@ class OutboxDispatcher:
         self._clock = clock
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()  # one delivery pass at a time: an item is never sent twice
+        self._stopping = False
         self.delivered = 0
 
     def wake(self) -> None:
@@ -77,15 +80,37 @@ class OutboxDispatcher:
         async with self._lock:
             items = await self.store.outbox.due(self._now())
             for item in items:
+                if self._stopping:
+                    break
                 await self._deliver(item)
             return len(items)
+
+    async def finish(self, timeout_s: float = 10.0) -> None:
+        """Stop after the item being delivered, so a posted card is recorded as posted.
+
+        Cancelling between a platform call and its bookkeeping would send it again after a
+        restart (a second card on a platform without nonces); this waits for the pass instead.
+        """
+        self._stopping = True
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._lock.acquire()
+            self._lock.release()
+        except TimeoutError:
+            log.warning("the outbox was still delivering after %.0f s; stopping anyway", timeout_s)
 
     async def _deliver(self, item: OutboxItem) -> None:
         case = await self.store.cases.get(item.case_id) if item.case_id is not None else None
         space = await self.store.spaces.get(item.space_id)
-        platform = self.platforms.get(space.platform if space else case.platform if case else "")
-        if platform is None or space is None or case is None:
-            await self.store.outbox.fail(item.id, "no platform, space or case for this item")
+        if space is None or case is None:
+            await self.store.outbox.fail(item.id, "no space or case for this item")
+            return
+        platform = self.platforms.get(space.platform)
+        if platform is None:
+            # This process does not serve that platform (yet): keep the item for one that does.
+            await self.store.outbox.retry_later(
+                item.id, self._now() + 300, f"{space.platform} is not connected"
+            )
             return
         try:
             result = await self._call(platform, item, case, space)
@@ -98,6 +123,7 @@ class OutboxDispatcher:
             await self.store.outbox.done(item.id)
             self.delivered += 1
             return
+        result = replace(result, error=redact(result.error))  # a platform may echo a token
         attempts = item.attempts + 1
         if not result.retryable or attempts >= self.max_attempts:
             log.error("giving up on %s for case %s: %s", item.kind, item.case_id, result.error)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.core.policies import Policy, PolicyProblem
+from bot.core.policies import Policy, PolicyProblem, portable_text
 
 Loader = Callable[[Iterable[Path]], tuple[dict[str, Policy], list[PolicyProblem]]]
 
@@ -26,7 +26,8 @@ class PolicyLibrary:
     def _read(self) -> dict[str, LibraryPolicy]:
         policies, _problems = self._load([self.folder])
         return {
-            pid: LibraryPolicy(policy, Path(policy.source).read_text(encoding="utf-8"))
+            # Uploaded copies read no files on the server: domain files travel inline.
+            pid: LibraryPolicy(policy, portable_text(policy, Path(policy.source).read_text(encoding="utf-8")))
             for pid, policy in sorted(policies.items())
         }
 

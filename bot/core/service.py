@@ -105,6 +105,7 @@ class ModerationCore:
         self._spawn("counts", self._counts_loop)
 
     async def stop(self) -> None:
+        await self.outbox.finish()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

@@ -72,7 +72,12 @@ class Env:
         return self._store
 
     async def start(
-        self, *, workers: int = 1, timeout_s: float = 5.0, tier2: ModelTier | None = None
+        self,
+        *,
+        workers: int = 1,
+        timeout_s: float = 5.0,
+        tier2: ModelTier | None = None,
+        library_dir: Path = POLICY_DIR,
     ) -> ModerationCore:
         store = self._store = await Store.open(self.db_path)
         classifier = self._classifier = TieredClassifier(
@@ -80,7 +85,7 @@ class Env:
         )
         count = self.tokens.count
         book = PolicyBook(store, lambda text, src: parse_policy(text, src, count, TokenLimits()))
-        library = PolicyLibrary(POLICY_DIR, lambda paths: load_policy_dir(paths, count, TokenLimits()))
+        library = PolicyLibrary(library_dir, lambda paths: load_policy_dir(paths, count, TokenLimits()))
         core = self._core = ModerationCore(
             store,
             classifier,

@@ -25,6 +25,7 @@ class RecordingPlatform:
     fail_posts: int = 0  # the next N posts fail (platform outage)
     refuse: dict[str, str] = field(default_factory=dict)  # call name -> a permanent error
     setup_problems: list[str] = field(default_factory=list)
+    honours_nonce: bool = True  # False: like Slack, a second post is a second card
 
     def _refused(self, call: str) -> PlatformResult | None:
         if call in self.refuse:
@@ -38,7 +39,7 @@ class RecordingPlatform:
             self.fail_posts -= 1
             return PlatformResult(False, error="503 from the platform")
         for n, posted in enumerate(self.flags, start=1):
-            if posted.case_id == view.case_id:
+            if posted.case_id == view.case_id and self.honours_nonce:
                 return PlatformResult(True, ref=f"card-{n}")  # the nonce was seen: same card
         self.flags.append(view)
         return PlatformResult(True, ref=f"card-{len(self.flags)}")

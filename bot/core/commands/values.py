@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from bot.core.commands.model import Param, Upload, Value
+from bot.core.text import valid_text
 from bot.core.vocab import CASE_STATUSES, POLICY_MODES, pick
 
 POLICY_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -47,6 +48,7 @@ def convert(param: Param, raw: Value) -> Any:
     """The parameter's value in its type; ArgError when it is not acceptable."""
     if param.kind == "file":
         upload = raw if isinstance(raw, Upload) else Upload("upload.yaml", raw)
+        upload = Upload(valid_text(upload.name), valid_text(upload.text))
         if len(upload.text.encode("utf-8", "surrogatepass")) > MAX_FILE:
             raise ArgError(f"{param.name} is over {MAX_FILE // 1024} KB; a policy file is a few KB")
         return upload
@@ -55,7 +57,7 @@ def convert(param: Param, raw: Value) -> Any:
     if param.kind == "text":
         if len(raw) > MAX_TEXT:
             raise ArgError(f"{param.name} is over {MAX_TEXT} characters")
-        return raw
+        return valid_text(raw)
     if param.kind in BOUNDS:
         return _whole_number(param, raw)
     if param.kind in ("mode", "status"):
