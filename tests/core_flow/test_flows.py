@@ -234,3 +234,22 @@ async def test_cache_respects_context(env: Env):
         await core.submit(m)
     await core.settle()
     assert len(env.fake.requests) == 2  # the copy shares an answer; a new context asks again
+
+
+async def test_cards_for_a_platform_this_process_does_not_serve_wait_for_it(env: Env):
+    import dataclasses
+
+    core = await env.start()
+    await core.ensure_space("team-1", "slack", "team", mod_channel_id="C-mods")
+    result = await core.admin.upload(
+        "team-1", ADMIN.__class__("root", is_admin=True, space_id="team-1"),
+        (POLICY_DIR / "game-cheating.yaml").read_text(), mode="live",
+    )  # fmt: skip
+    assert result.ok
+    await core.submit(dataclasses.replace(message(1, "selling aimbot", space="team-1"), platform="slack"))
+    await core.settle()
+    assert env.platform.flags == []  # not posted on another platform, and not given up either
+    waiting = await env.store.outbox.due(float("inf"))
+    assert [(i.kind, i.status, i.last_error) for i in waiting] == [
+        ("post_flag", "pending", "slack is not connected")
+    ]
