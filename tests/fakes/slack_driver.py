@@ -90,6 +90,9 @@ class SlackDriver:
         """A request signed as the caller says (a forgery, a replay)."""
         return await self._http(body, "application/json", signature=signature, timestamp=timestamp)
 
+    def sign(self, body: str, timestamp: int) -> str:
+        return SignatureVerifier(self.secret).generate_signature(timestamp=str(timestamp), body=body)
+
     # -- what members and moderators do ------------------------------------------------------
 
     def event_body(self, event: JSON, event_id: str = "") -> JSON:

@@ -60,7 +60,9 @@ def plain_text(text: str, names: Callable[[str], str] = lambda _id: "") -> str:
         if target.startswith("#"):
             return "#" + (label or target[1:])
         if target.startswith("!"):
-            return "@" + (label or target[1:].split("^", 1)[0])
+            return label if label.startswith("@") else "@" + (label or target[1:].split("^", 1)[0])
+        if target.startswith("mailto:"):
+            return label or target.removeprefix("mailto:")
         return f"{label} ({target})" if label and label != target else target
 
     return html.unescape(_LINK.sub(one, text))
