@@ -81,3 +81,21 @@ async def test_policy_edit_opens_the_yaml_and_saves_a_new_version(tmp_path: Path
         broken = await slack.submit(ROOT, view, {"yaml-1": {"yaml": "title: [unclosed"}})
         assert broken.body.get("response_action") == "errors" and "yaml-1" in broken.body["errors"], broken
         assert not fake.found("chat.postMessage", channel=GENERAL)
+
+
+async def test_a_user_group_set_up_as_moderators_replaces_the_mod_channel(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, "socket") as bot:
+        fake, slack = bot.fake, bot.driver
+        # Before a group is set, mod-channel members moderate: mia may look at the setup.
+        await slack.command(ROOT, f"setup <#{MODS}|mod-queue>")
+        assert "setup is" in (await slack.command(MIA, "setup show")).text
+        assert "only moderators" in (await slack.command(SAM, "setup show")).text
+
+        fake.usergroups.append({"id": "S0MODS", "handle": "mods", "users": [SAM]})
+        await slack.event({"type": "subteam_created", "subteam": {"id": "S0MODS", "handle": "mods"}})
+        saved = await slack.command(ROOT, "setup mod_role=<!subteam^S0MODS|@mods>")
+        assert "S0MODS" in saved.text, saved
+        # The group decides now: sam (in it) moderates, mia (only in the channel) no longer does.
+        assert "setup is" in (await slack.command(SAM, "setup show")).text
+        assert "only moderators" in (await slack.command(MIA, "setup show")).text
+        assert "setup is" in (await slack.command(ROOT, "setup show")).text  # admins always

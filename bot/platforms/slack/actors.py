@@ -2,8 +2,9 @@
 
 Facts only: admin or owner (users.info), member of the mod channel (conversations.members),
 user groups (usergroups.list). The core turns them into a role. Answers are cached for a
-minute, so a burst of clicks costs Slack one lookup; a failed lookup reports no privilege,
-and the core then refuses rather than guessing.
+minute (or until Slack's events say a group, a channel's members or a user changed), so a
+burst of clicks costs Slack one lookup; a failed lookup reports no privilege, and the core
+then refuses rather than guessing.
 """
 
 from __future__ import annotations
@@ -53,6 +54,16 @@ class Directory:
         self._members = _Cache()
         self._groups = _Cache()
         self._channels = _Cache()
+
+    def forget(self, event: dict[str, Any]) -> None:
+        """Slack said who joined or left a group or a channel: look again next time."""
+        kind = str(event.get("type", ""))
+        if kind.startswith("subteam_"):
+            self._groups.items.clear()
+        elif kind in ("member_joined_channel", "member_left_channel"):
+            self._members.items.pop(str(event.get("channel", "")), None)
+        elif kind == "user_change":
+            self._users.items.pop(str((event.get("user") or {}).get("id", "")), None)
 
     async def user(self, user_id: str) -> dict[str, Any]:
         cached = self._users.get(user_id)

@@ -34,6 +34,9 @@ from bot.platforms.slack.webapi import call, make_client
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+# Events that change who moderates (user groups, the mod channel's members, admins).
+DIRECTORY_EVENTS = ("subteam_created", "subteam_updated", "subteam_members_changed",
+                    "member_joined_channel", "member_left_channel", "user_change")  # fmt: skip
 
 
 class SlackAdapter:
@@ -73,7 +76,12 @@ class SlackAdapter:
         async def on_error(error: Exception, body: dict[str, Any]) -> None:
             log.error("slack: a listener failed (%s)", type(error).__name__, exc_info=error)
 
+        async def on_change(event: dict[str, Any]) -> None:
+            directory.forget(event)
+
         app.event("message")(on_message)
+        for kind in DIRECTORY_EVENTS:
+            app.event(kind)(on_change)
         app.error(on_error)
         Interactions(core, directory, self._bot, background).register(app)
         SlashCommands(core, directory, self._bot, background).register(app)
