@@ -127,3 +127,6 @@ async def test_a_message_is_flagged_removed_appealed_and_overturned(tmp_path: Pa
         await slack.say(BOB, GENERAL, "anyone got an aimbot for sale?")
         await fake.wait_for(lambda: len(fake.found("chat.postMessage", channel=MODS)) >= 2)
         assert model_calls_about(bot.ollama, "selling aimbot") == 1
+        # ... and the later message was classified with it as context, under the author's name.
+        later = bot.ollama.requests[-1]["messages"][-1]["content"].split("[TARGET]", 1)[0]
+        assert "selling aimbot" in later and "sam" in later, later

@@ -78,6 +78,14 @@ async def test_policy_edit_opens_the_yaml_and_saves_a_new_version(tmp_path: Path
         assert saved.body.get("response_action") == "update", saved
         assert "saved as v2" in json.dumps(saved.body), saved
 
+        # A slow command is acknowledged at once; its answer follows through response_url.
+        webhooks_before = len(fake.webhooks)
+        checked = await slack.command(ROOT, "check selling an <https://aimbot.example|aimbot> here")
+        assert "working on it" in checked.text and checked.body.get("response_type") == "ephemeral"
+        answer = await fake.wait_for(lambda: fake.webhooks[webhooks_before:])
+        assert "game-cheating" in json.dumps(answer[0][1]) and answer[0][1]["response_type"] == "ephemeral"
+        assert model_calls_about(bot.ollama, "aimbot (https://aimbot.example)") == 1
+
         broken = await slack.submit(ROOT, view, {"yaml-1": {"yaml": "title: [unclosed"}})
         assert broken.body.get("response_action") == "errors" and "yaml-1" in broken.body["errors"], broken
         assert not fake.found("chat.postMessage", channel=GENERAL)

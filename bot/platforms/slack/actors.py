@@ -23,6 +23,7 @@ from bot.platforms.slack.webapi import call
 log = logging.getLogger(__name__)
 
 TTL_S = 60.0
+NAME_TTL_S = 3600.0
 PAGE = 200
 MAX_PAGES = 50
 
@@ -54,6 +55,8 @@ class Directory:
         self._members = _Cache()
         self._groups = _Cache()
         self._channels = _Cache()
+        self._names = _Cache(ttl_s=NAME_TTL_S)  # display names change rarely; facts above may not
+        self._learning: set[str] = set()
 
     def forget(self, event: dict[str, Any]) -> None:
         """Slack said who joined or left a group or a channel: look again next time."""
@@ -73,11 +76,23 @@ class Directory:
         user = dict(got.data.get("user") or {}) if got.ok else {}
         if got.ok:
             self._users.put(user_id, user)
+            self._names.put(user_id, _name(user))
         return user
 
     def cached_name(self, user_id: str) -> str:
-        user = self._users.get(user_id)
-        return _name(user) if user else ""
+        """The name if known, else "" (intake cannot wait for Slack; `learn_name` fetches it)."""
+        return str(self._names.get(user_id) or "")
+
+    def needs_name(self, user_id: str) -> bool:
+        return self._names.get(user_id) is None and user_id not in self._learning
+
+    async def learn_name(self, user_id: str) -> None:
+        """Look a message author up after the event was acknowledged, for the next messages."""
+        self._learning.add(user_id)
+        try:
+            await self.user(user_id)
+        finally:
+            self._learning.discard(user_id)
 
     async def actor(self, user_id: str, space_id: str) -> Actor:
         """The facts about `user_id` in `space_id` that the core needs to decide a role."""

@@ -70,6 +70,9 @@ class SlackAdapter:
 
         async def on_message(body: dict[str, Any], event: dict[str, Any]) -> BoltResponse | None:
             if await intake.on_event(body, event):
+                author = str(event.get("user") or (event.get("message") or {}).get("user") or "")
+                if author and directory.needs_name(author):
+                    background.spawn("learn a name", directory.learn_name(author))
                 return None  # acknowledged now: the message is on disk
             return BoltResponse(status=503, body="not stored yet; deliver it again")
 

@@ -73,7 +73,7 @@ class Intake:
         self._submit = submit
         self._names = names
         self._seen = RecentIds()
-        self._context: dict[str, deque[ContextLine]] = {}
+        self._context: dict[str, deque[tuple[str, str]]] = {}  # channel -> (user id, text)
 
     def to_message(self, body: dict[str, Any], event: dict[str, Any]) -> IncomingMessage | None:
         """The event as a message for the core, or None when it is not members' content."""
@@ -103,9 +103,10 @@ class Intake:
         team = str(body.get("team_id") or event.get("team") or current.get("team") or "")
         author = self._names(user) or user
         lines = self._context.setdefault(channel, deque(maxlen=CONTEXT_LINES))
-        context = tuple(lines)
+        # Names are looked up now, not when a line was seen: a name learned since then shows.
+        context = tuple(ContextLine(self._names(uid) or uid, said) for uid, said in lines)
         if not edited:
-            lines.append(ContextLine(author, text))
+            lines.append((user, text))
         return IncomingMessage(
             platform="slack", space_id=team, channel_id=channel, message_id=ts, author_id=user,
             author_name=author, text=text, edited=edited, context=context, sent_at=_seconds(ts),
