@@ -50,6 +50,7 @@ class FakeSlack:
     missing_scope: dict[str, str] = field(default_factory=dict)  # method -> the scope it needs
     acks: dict[str, JSON] = field(default_factory=dict)  # envelope_id -> ack message
     url: str = ""
+    scopes: str = SCOPES  # what the bot token was granted (the x-oauth-scopes header)
 
     def __post_init__(self) -> None:
         self._ts = itertools.count(1)
@@ -204,16 +205,24 @@ class FakeSlack:
         self.calls.append(Call(method, token, params))
         if self.rate_limited.get(method):
             retry_after = self.rate_limited[method].pop(0)
-            return _answer({"ok": False, "error": "ratelimited"}, 429, {"Retry-After": str(retry_after)})
+            return self._answer({"ok": False, "error": "ratelimited"}, 429, {"Retry-After": str(retry_after)})
         if token not in (BOT_TOKEN, ADMIN_TOKEN, APP_TOKEN):
-            return _answer({"ok": False, "error": "invalid_auth"})
+            return self._answer({"ok": False, "error": "invalid_auth"})
         if method in self.missing_scope:
             needed = self.missing_scope[method]
-            return _answer({"ok": False, "error": "missing_scope", "needed": needed, "provided": SCOPES})
+            return self._answer({"ok": False, "error": "missing_scope", "needed": needed, "provided": SCOPES})
         handler = getattr(self, "m_" + method.replace(".", "_"), None)
         if handler is None:
-            return _answer({"ok": False, "error": "unknown_method"}, 404)
-        return _answer(handler(token, params))
+            return self._answer({"ok": False, "error": "unknown_method"}, 404)
+        return self._answer(handler(token, params))
+
+    def _answer(self, body: JSON, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+        return web.Response(
+            text=json.dumps(body),
+            status=status,
+            content_type="application/json",
+            headers={"x-oauth-scopes": self.scopes, **(headers or {})},
+        )
 
     def m_apps_connections_open(self, token: str, p: JSON) -> JSON:
         if token != APP_TOKEN:
@@ -341,12 +350,3 @@ class FakeSlack:
 
     def m_views_publish(self, token: str, p: JSON) -> JSON:
         return {"ok": True, "view": {**(p.get("view") or {}), "id": "VHOME"}}
-
-
-def _answer(body: JSON, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        text=json.dumps(body),
-        status=status,
-        content_type="application/json",
-        headers={"x-oauth-scopes": SCOPES, **(headers or {})},
-    )

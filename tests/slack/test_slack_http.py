@@ -7,11 +7,18 @@ SLACK_ADMIN_USER_TOKEN marks the case and the card says to delete the message by
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 from pathlib import Path
 
-from tests.slack.conftest import GENERAL, MIA, MODS, ROOT, SAM, running_bot
+import pytest
+
+from bot.cli.run_cmd import serve
+from bot.config import Settings
+from tests.fakes.slack_server import ADMIN_TOKEN, APP_TOKEN, BOT_TOKEN, FakeSlack
+from tests.slack.conftest import GENERAL, MIA, MODS, ROOT, SAM, SECRET, running_bot
 from tests.slack.test_slack_flow import actions, model_calls_about, text_of
 
 
@@ -91,7 +98,10 @@ async def test_policy_edit_opens_the_yaml_and_saves_a_new_version(tmp_path: Path
         assert not fake.found("chat.postMessage", channel=GENERAL)
 
 
-async def test_a_user_group_set_up_as_moderators_replaces_the_mod_channel(tmp_path: Path) -> None:
+async def test_a_user_group_set_up_as_moderators_replaces_the_mod_channel(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     async with running_bot(tmp_path, "socket") as bot:
         fake, slack = bot.fake, bot.driver
         # Before a group is set, mod-channel members moderate: mia may look at the setup.
@@ -107,3 +117,19 @@ async def test_a_user_group_set_up_as_moderators_replaces_the_mod_channel(tmp_pa
         assert "setup is" in (await slack.command(SAM, "setup show")).text
         assert "only moderators" in (await slack.command(MIA, "setup show")).text
         assert "setup is" in (await slack.command(ROOT, "setup show")).text  # admins always
+    for secret in (BOT_TOKEN, APP_TOKEN, ADMIN_TOKEN, SECRET):
+        assert secret not in caplog.text
+
+
+async def test_a_refused_app_token_stops_startup_with_a_plain_message(tmp_path: Path) -> None:
+    async with FakeSlack() as fake:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            slack_bot_token=BOT_TOKEN,
+            slack_app_token="xapp-revoked",
+            slack_api_base_url=f"{fake.url}/api/",
+            database_path=tmp_path / "modbot.db",
+        )
+        with pytest.raises(SystemExit, match=r"SLACK_APP_TOKEN was refused.*invalid_auth"):
+            await serve(settings, asyncio.Event())
+        assert fake.connections == 0

@@ -11,7 +11,7 @@ import pytest
 from bot.core.ports import Platform
 from bot.platforms.slack.port import SlackPort
 from bot.platforms.slack.webapi import make_client
-from tests.fakes.slack_server import ADMIN_TOKEN, BOT_TOKEN, BOT_USER, FakeSlack
+from tests.fakes.slack_server import ADMIN_TOKEN, BOT_TOKEN, BOT_USER, SCOPES, FakeSlack
 from tests.port_contract import NOTICE, VIEW, check_port_contract
 
 
@@ -110,3 +110,12 @@ async def test_member_text_cannot_forge_mentions_on_a_card(fake: FakeSlack) -> N
     assert (await port_for(fake).post_flag(view, "C-mods")).ok
     shown = json.dumps(fake.found("chat.postMessage")[0].params["blocks"])
     assert "<!channel>" not in shown and "&lt;!channel&gt;" in shown and "&amp; more" in shown
+
+
+async def test_setup_check_names_missing_scopes_and_a_missing_admin_token(fake: FakeSlack) -> None:
+    fake.scopes = "chat:write,commands,channels:history"
+    problems = await port_for(fake, admin=False).check_setup("T1", "C-mods")
+    assert any("usergroups:read" in p and "reinstall" in p for p in problems), problems
+    assert any("SLACK_ADMIN_USER_TOKEN" in p for p in problems), problems
+    fake.scopes = SCOPES
+    assert await port_for(fake).check_setup("T1", "C-mods") == []

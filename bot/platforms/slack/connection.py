@@ -120,6 +120,9 @@ class SlackAdapter:
     @asynccontextmanager
     async def _socket_mode(self, app: AsyncApp, background: Background) -> AsyncIterator[None]:
         client = make_client(self._app_token, self._settings.slack_api_base_url)
+        probe = await call(client, "apps.connections.open")
+        if not probe.ok and not probe.retryable:  # a wrong token: say so, do not retry forever
+            raise SystemExit(f"modbot: SLACK_APP_TOKEN was refused: {probe.error}")
         handler = AsyncSocketModeHandler(app, self._app_token, web_client=client,
                                          logger=logging.getLogger("bot.platforms.slack.socket"))  # fmt: skip
         # Connecting retries until Slack answers; do it beside the other adapters, not before them.
@@ -136,7 +139,12 @@ class SlackAdapter:
         runner = web.AppRunner(app.server(port=port, path=EVENTS_PATH, host=host).web_app, access_log=None)
         await runner.setup()
         try:
-            await web.TCPSite(runner, host, port).start()
+            try:
+                await web.TCPSite(runner, host, port).start()
+            except OSError as exc:
+                raise SystemExit(
+                    f"modbot: cannot listen for Slack on {host}:{port} ({exc.strerror})"
+                ) from exc
             log.info("slack: listening for Slack on http://%s:%d%s", host, port, EVENTS_PATH)
             yield
         finally:
