@@ -263,6 +263,8 @@ class FakeSlack:
 
     def m_chat_postMessage(self, token: str, p: JSON) -> JSON:
         channel = str(p.get("channel", ""))
+        if channel in self.users:  # a user id: the bot's DM with that person
+            channel = str(self.m_conversations_open(token, {"users": channel})["channel"]["id"])
         error = self._postable(channel) or self._bad_message(p)
         if error:
             return {"ok": False, "error": error}

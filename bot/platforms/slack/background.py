@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class Background:
@@ -31,6 +33,26 @@ class Background:
         task = asyncio.create_task(supervised(), name=f"slack-{name}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def within(
+        self, name: str, work: Coroutine[Any, Any, T], seconds: float, later: Callable[[T], Awaitable[None]]
+    ) -> T | None:
+        """`work`'s result if it is ready within `seconds`; else None, and `later(result)` when it is.
+
+        For answers Slack waits for (a command, a modal): the answer goes in the ack when it
+        is quick, and by another way (response_url, a DM) when it is not. The work is never
+        cancelled halfway (it may be writing to the store).
+        """
+        task = asyncio.ensure_future(work)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), seconds)
+        except TimeoutError:
+
+            async def finish() -> None:
+                await later(await task)
+
+            self.spawn(name, finish())
+            return None
 
     async def close(self, grace_s: float = 5.0) -> None:
         """Let running work finish for a moment, then cancel what is left."""

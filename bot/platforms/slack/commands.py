@@ -10,7 +10,6 @@ command's `response_url`; both are ephemeral unless the catalogue marks a reply 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from typing import Any
@@ -65,22 +64,14 @@ class SlashCommands:
             await ack()  # the modal (or the reason there is none) follows
             self._background.spawn("policy modal", self._modal(body, path, dict(parsed.args), respond))
             return
-        work = asyncio.ensure_future(self._run(body, path, dict(parsed.args)))
-        if parsed.command.slow:
-            await ack(**_message(WORKING))
-            self._background.spawn(" ".join(path), self._answer_later(work, respond))
-            return
-        try:
-            reply = await asyncio.wait_for(asyncio.shield(work), ANSWER_WITHIN_S)
-        except TimeoutError:
-            await ack(**_message(WORKING))
-            self._background.spawn(" ".join(path), self._answer_later(work, respond))
-            return
-        await ack(**_message(reply))
 
-    async def _answer_later(self, work: asyncio.Future[Reply], respond: AsyncRespond) -> None:
-        reply = await work
-        await respond(**_message(reply), replace_original=False)
+        async def answer_later(reply: Reply) -> None:
+            await respond(**_message(reply), replace_original=False)
+
+        work = self._run(body, path, dict(parsed.args))
+        wait_s = 0.0 if parsed.command.slow else ANSWER_WITHIN_S  # a slow one is deferred at once
+        reply = await self._background.within(" ".join(path), work, wait_s, answer_later)
+        await ack(**_message(reply or WORKING))
 
     async def _run(self, body: dict[str, Any], path: tuple[str, ...], raw: dict[str, str]) -> Reply:
         """The command for the caller; a user's mistake is a reply, and so is a bug (logged)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 
 BUTTON = re.compile(r"^modbot\.(remove|dismiss|escalate|add_example|show_reasoning|uphold|overturn|appeal)$")
 DECISIONS = {"uphold": "upheld", "overturn": "overturned"}
+ANSWER_WITHIN_S = 2.5  # a form's answer goes in the ack when ready by then (Slack allows 3 s)
+SENDING = "Still working on it: modbot will send you a message with the outcome."
 
 
 def _team(body: dict[str, Any]) -> str:
@@ -98,45 +101,71 @@ class Interactions:
     # -- modals ------------------------------------------------------------------------------
 
     async def on_appeal(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-            values = (view.get("state") or {}).get("values") or {}
-            statement = str(values.get("statement", {}).get("statement", {}).get("value") or "")
-            actor = await self._directory.actor(
-                str(body["user"]["id"]), str(meta.get("space") or _team(body))
-            )
-            result = await self._core.appeal(int(meta["case"]), actor, statement)
-        except Exception:
-            log.exception("slack: an appeal could not be taken")
-            await ack(
-                response_action="errors", errors={"statement": "modbot could not take the appeal; try again"}
-            )
-            return
-        if result.ok:
-            await ack(response_action="update", view=done_modal("Appeal sent", result.message))
+        meta = _metadata(view)
+        values = (view.get("state") or {}).get("values") or {}
+        statement = str(values.get("statement", {}).get("statement", {}).get("value") or "")
+        user, space = str((body.get("user") or {}).get("id", "")), str(meta.get("space") or _team(body))
+
+        async def appeal() -> tuple[bool, str]:
+            try:
+                actor = await self._directory.actor(user, space)
+                result = await self._core.appeal(int(str(meta.get("case", 0))), actor, statement)
+                return result.ok, result.message
+            except Exception:
+                log.exception("slack: an appeal could not be taken")
+                return False, "modbot could not take the appeal; try again"
+
+        async def by_dm(outcome: tuple[bool, str]) -> None:
+            await self._dm(user, Reply(outcome[0], outcome[1], code="ok" if outcome[0] else "refused"))
+
+        outcome = await self._background.within("appeal", appeal(), ANSWER_WITHIN_S, by_dm)
+        if outcome is None:
+            await ack(response_action="update", view=done_modal("Appeal", SENDING))
+        elif outcome[0]:
+            await ack(response_action="update", view=done_modal("Appeal sent", outcome[1]))
         else:
-            await ack(response_action="errors", errors={"statement": clip(result.message, 150)})
+            await ack(response_action="errors", errors={"statement": clip(outcome[1], 150)})
 
     async def on_policy_upload(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-            text = yaml_from_state((view.get("state") or {}).get("values") or {})
-            space = str(meta.get("space") or _team(body))
-            actor = await self._directory.actor(str(body["user"]["id"]), space)
-            upload = Upload(str(meta.get("name") or "policy.yaml"), text)
-            reply = await self._core.run_command(
-                ("policy", "upload"), actor, space, {"file": upload}, "slack"
-            )
-        except Exception:
-            log.exception("slack: a policy upload could not be taken")
-            await ack(
-                response_action="errors", errors={"yaml-1": "modbot could not take the upload; try again"}
-            )
-            return
-        if reply.ok:
+        meta = _metadata(view)
+        text = yaml_from_state((view.get("state") or {}).get("values") or {})
+        user, space = str((body.get("user") or {}).get("id", "")), str(meta.get("space") or _team(body))
+        upload = Upload(str(meta.get("name") or "policy.yaml"), text)
+
+        async def save() -> Reply:
+            try:
+                actor = await self._directory.actor(user, space)
+                return await self._core.run_command(
+                    ("policy", "upload"), actor, space, {"file": upload}, "slack"
+                )
+            except Exception:
+                log.exception("slack: a policy upload could not be taken")
+                return Reply.fail("error", "modbot could not take the upload; try again")
+
+        reply = await self._background.within("policy upload", save(), ANSWER_WITHIN_S, self._dm_to(user))
+        if reply is None:
+            await ack(response_action="update", view=done_modal("Policy", SENDING))
+        elif reply.ok:
             await ack(response_action="update", view=done_modal("Policy saved", reply.as_text()))
         else:
             await ack(response_action="errors", errors={"yaml-1": clip(reply.as_text(), 1900)})
-        channel = str(meta.get("channel") or "")
-        if channel and reply.ok:  # after the acknowledgement: Slack is waiting for it
-            self._background.spawn("upload reply", self._tell(channel, actor.user_id, reply))
+
+    def _dm_to(self, user: str) -> Callable[[Reply], Awaitable[None]]:
+        async def send(reply: Reply) -> None:
+            await self._dm(user, reply)
+
+        return send
+
+    async def _dm(self, user: str, reply: Reply) -> None:
+        """An answer that came too late for its form: a message from the bot, to that person only."""
+        got = await call(self._client, "chat.postMessage", channel=user, **reply_message(reply))
+        if not got.ok:
+            log.warning("slack: could not tell %s the outcome: %s", user, got.error)
+
+
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
