@@ -41,7 +41,8 @@ class Background:
 
         For answers Slack waits for (a command, a modal): the answer goes in the ack when it
         is quick, and by another way (response_url, a DM) when it is not. The work is never
-        cancelled halfway (it may be writing to the store).
+        cancelled halfway (it may be writing to the store). `work` turns its own failures into
+        an answer (a refusal, "try again"); it does not raise.
         """
         task = asyncio.ensure_future(work)
         try:

@@ -22,7 +22,6 @@ from slack_sdk.models.blocks import (
     InputBlock,
     MarkdownTextObject,
     PlainTextInputElement,
-    PlainTextObject,
     SectionBlock,
 )
 from slack_sdk.models.views import View
@@ -116,7 +115,8 @@ def flag_blocks(view: FlagView, permalink: str = "") -> list[dict[str, Any]]:
         blocks.append(_section(f"*Appeal by the author{status}:* “{escape(view.appeal_statement)}”"))
     context = [f"<{permalink}|Open the message>" if permalink else f"message {view.message_id}"]
     if view.decided_by:
-        context.append(f"{view.status_label} by <@{view.decided_by}>")
+        who = "modbot" if view.decided_by == "modbot" else f"<@{view.decided_by}>"  # automatic actions
+        context.append(f"{view.status_label} by {who}")
     if view.notice:
         context.append(escape(view.notice))
     blocks.append(ContextBlock(elements=[_md(" · ".join(context))]))
@@ -270,7 +270,3 @@ def home_view(replies: Sequence[Reply]) -> dict[str, Any]:
     if len(blocks) > 100:  # Home tabs take 100 blocks
         blocks = blocks[:100]
     return View(type="home", blocks=blocks).to_dict()
-
-
-def plain(text: str) -> PlainTextObject:
-    return PlainTextObject(text=clip(text, 150))
