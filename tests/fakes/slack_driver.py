@@ -53,7 +53,7 @@ class SlackDriver:
         timestamp: int | None = None,
     ) -> Delivery:
         ts = str(int(time.time()) if timestamp is None else timestamp)
-        sig = signature or SignatureVerifier(self.secret).generate_signature(timestamp=ts, body=body)
+        sig = signature or self.sign(body, int(ts))
         sent = {
             "Content-Type": content_type,
             "X-Slack-Request-Timestamp": ts,
@@ -91,7 +91,9 @@ class SlackDriver:
         return await self._http(body, "application/json", signature=signature, timestamp=timestamp)
 
     def sign(self, body: str, timestamp: int) -> str:
-        return SignatureVerifier(self.secret).generate_signature(timestamp=str(timestamp), body=body)
+        signature = SignatureVerifier(self.secret).generate_signature(timestamp=str(timestamp), body=body)
+        assert signature is not None, "a signing secret is needed to sign"
+        return signature
 
     # -- what members and moderators do ------------------------------------------------------
 

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from bot.cli.run_cmd import serve
 from bot.config import Settings
 from tests.core_flow.conftest import stand_in
@@ -62,10 +64,10 @@ async def running_bot(tmp_path: Path, mode: str, *, admin_token: bool = True) ->
         port = free_port()
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
-            slack_bot_token=BOT_TOKEN,
-            slack_app_token=APP_TOKEN if mode == "socket" else "",
-            slack_signing_secret=SECRET if mode == "http" else "",
-            slack_admin_user_token=ADMIN_TOKEN if admin_token else "",
+            slack_bot_token=SecretStr(BOT_TOKEN),
+            slack_app_token=SecretStr(APP_TOKEN if mode == "socket" else ""),
+            slack_signing_secret=SecretStr(SECRET if mode == "http" else ""),
+            slack_admin_user_token=SecretStr(ADMIN_TOKEN if admin_token else ""),
             slack_api_base_url=f"{fake.url}/api/",
             slack_host="127.0.0.1",
             slack_port=port,

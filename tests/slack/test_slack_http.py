@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from bot.cli.run_cmd import serve
 from bot.config import Settings
@@ -125,8 +126,8 @@ async def test_a_refused_app_token_stops_startup_with_a_plain_message(tmp_path: 
     async with FakeSlack() as fake:
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
-            slack_bot_token=BOT_TOKEN,
-            slack_app_token="xapp-revoked",
+            slack_bot_token=SecretStr(BOT_TOKEN),
+            slack_app_token=SecretStr("xapp-revoked"),
             slack_api_base_url=f"{fake.url}/api/",
             database_path=tmp_path / "modbot.db",
         )
