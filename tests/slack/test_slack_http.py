@@ -109,6 +109,11 @@ async def test_a_user_group_set_up_as_moderators_replaces_the_mod_channel(
         await slack.command(ROOT, f"setup <#{MODS}|mod-queue>")
         assert "setup is" in (await slack.command(MIA, "setup show")).text
         assert "only moderators" in (await slack.command(SAM, "setup show")).text
+        unknown = await slack.command(SAM, "frobnicate now")
+        assert "unknown command" in unknown.text and "/modbot help" in unknown.text
+        await slack.open_home(SAM)  # a member's App Home says what the core said, plainly
+        home = await fake.wait_for(lambda: fake.found("views.publish", user_id=SAM))
+        assert "only moderators" in json.dumps(home[0].params["view"])
 
         fake.usergroups.append({"id": "S0MODS", "handle": "mods", "users": [SAM]})
         await slack.event({"type": "subteam_created", "subteam": {"id": "S0MODS", "handle": "mods"}})
