@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr = SecretStr("")
     slack_app_token: SecretStr = SecretStr("")
     slack_signing_secret: SecretStr = SecretStr("")
+    slack_admin_user_token: SecretStr = SecretStr("")  # xoxp- of an admin: lets Remove delete
+    slack_api_base_url: str = "https://slack.com/api/"
+    slack_host: str = "0.0.0.0"  # noqa: S104 - HTTP mode listens for Slack on every interface
+    slack_port: int = Field(default=3000, ge=0, le=65535)
 
     @property
     def has_tier2(self) -> bool:

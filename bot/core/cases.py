@@ -159,7 +159,8 @@ class CaseService:
             expected=OPEN_STATES,
         )  # fmt: skip
         space = await self.store.spaces.get(case.space_id)
-        if status == "removed":
+        if status == "removed" and self.gate.capabilities(case.platform).can_delete:
+            # Where the bot cannot delete (Slack without an admin token) the card says so instead.
             await self.store.outbox.add(case.space_id, "delete", {}, case_id=case.id)
         elif status == "timed_out":
             minutes = await self._timeout_minutes(case)

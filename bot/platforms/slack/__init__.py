@@ -1,4 +1,8 @@
-"""The Slack adapter (slack-bolt). Being built: see issue 9."""
+"""The Slack adapter (slack-bolt): Socket Mode or signed HTTP, Block Kit cards, /modbot, App Home.
+
+`build_adapter` is what `modbot run` calls when SLACK_BOT_TOKEN is set; the listeners are
+wired to the core in `connection.SlackAdapter.serving`.
+"""
 
 from __future__ import annotations
 
@@ -10,4 +14,9 @@ if TYPE_CHECKING:
 
 
 def build_adapter(settings: Settings) -> Adapter:
-    raise SystemExit("modbot: the Slack adapter is not in this build yet; use `modbot chat` meanwhile")
+    from bot.platforms.slack.connection import SlackAdapter
+
+    return SlackAdapter(settings)
+
+
+__all__ = ["build_adapter"]

@@ -1,0 +1,109 @@
+"""Slack's side of the platform port: cards in the mod channel, deletions, DMs, setup checks.
+
+A card's reference is `channel:ts`, so an update after a restart finds it. A bot token can
+delete only the bot's own messages: removal needs a workspace admin's user token
+(`SLACK_ADMIN_USER_TOKEN`); without one the port says so and the card asks the moderators
+to delete the message by hand. Slack has no timeouts.
+"""
+
+from __future__ import annotations
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.ports import Capabilities, PlatformResult
+from bot.core.views import FlagView, MemberNotice
+from bot.platforms.slack.cards import flag_blocks, flag_text, notice_blocks
+from bot.platforms.slack.webapi import Called, call
+
+# What modbot needs of a workspace (slack-manifest.yaml asks for the same).
+BOT_SCOPES = ("chat:write", "commands", "channels:history", "groups:history", "channels:read",
+              "groups:read", "users:read", "im:write", "usergroups:read")  # fmt: skip
+
+
+def _result(got: Called, ref: str = "") -> PlatformResult:
+    if got.ok:
+        return PlatformResult(True, ref=ref)
+    return PlatformResult(False, error=got.error, retryable=got.retryable)
+
+
+class SlackPort:
+    name = "slack"
+
+    def __init__(self, bot: AsyncWebClient, admin: AsyncWebClient | None = None) -> None:
+        self._bot = bot
+        self._admin = admin
+        self.capabilities = Capabilities(can_timeout=False, can_delete=admin is not None,
+                                         moderator_fact_always=False)  # fmt: skip
+
+    async def _permalink(self, channel: str, ts: str) -> str:
+        got = await call(self._bot, "chat.getPermalink", form=True, channel=channel, message_ts=ts)
+        return str(got.data.get("permalink", "")) if got.ok else ""
+
+    async def post_flag(self, view: FlagView, mod_channel_id: str) -> PlatformResult:
+        if not mod_channel_id:
+            return PlatformResult(False, error="no mod channel is set: run `/modbot setup #channel`")
+        blocks = flag_blocks(view, await self._permalink(view.channel_id, view.message_id))
+        got = await call(self._bot, "chat.postMessage", channel=mod_channel_id, text=flag_text(view),
+                         blocks=blocks, unfurl_links=False, unfurl_media=False)  # fmt: skip
+        return _result(got, f"{got.data.get('channel', mod_channel_id)}:{got.data.get('ts', '')}")
+
+    async def update_flag(self, ref: str, view: FlagView, mod_channel_id: str) -> PlatformResult:
+        channel, _, ts = ref.partition(":")
+        if not ts:
+            return PlatformResult(False, error=f"not a Slack card reference: {ref!r}", retryable=False)
+        blocks = flag_blocks(view, await self._permalink(view.channel_id, view.message_id))
+        got = await call(
+            self._bot, "chat.update", channel=channel, ts=ts, text=flag_text(view), blocks=blocks
+        )
+        return _result(got, ref)
+
+    async def delete_message(self, space_id: str, channel_id: str, message_id: str) -> PlatformResult:
+        if self._admin is None:
+            return PlatformResult(
+                False, retryable=False,
+                error="modbot cannot delete members' messages without SLACK_ADMIN_USER_TOKEN: "
+                "delete it by hand (the card links to it)",
+            )  # fmt: skip
+        got = await call(self._admin, "chat.delete", channel=channel_id, ts=message_id)
+        if not got.ok and got.code == "message_not_found":
+            return PlatformResult(True)  # already gone: what removal wanted
+        return _result(got)
+
+    async def timeout_member(self, space_id: str, user_id: str, minutes: int, reason: str) -> PlatformResult:
+        return PlatformResult(False, error="Slack has no timeouts", retryable=False)
+
+    async def dm(self, notice: MemberNotice) -> PlatformResult:
+        opened = await call(self._bot, "conversations.open", users=notice.user_id)
+        if not opened.ok:
+            return _result(opened)
+        channel = str((opened.data.get("channel") or {}).get("id", ""))
+        got = await call(self._bot, "chat.postMessage", channel=channel, text=notice.text,
+                         blocks=notice_blocks(notice))  # fmt: skip
+        return _result(got, f"{channel}:{got.data.get('ts', '')}")
+
+    async def check_setup(self, space_id: str, mod_channel_id: str) -> list[str]:
+        problems: list[str] = []
+        auth = await call(self._bot, "auth.test")
+        if not auth.ok:
+            return [auth.error]
+        granted = {s.strip() for s in auth.headers.get("x-oauth-scopes", "").split(",") if s.strip()}
+        if granted:
+            missing = [s for s in BOT_SCOPES if s not in granted]
+            if missing:
+                problems.append(
+                    f"the Slack app lacks the scope(s) {', '.join(missing)}: add them under OAuth & "
+                    "Permissions (or from slack-manifest.yaml) and reinstall the app"
+                )
+        if mod_channel_id:
+            info = await call(self._bot, "conversations.info", form=True, channel=mod_channel_id)
+            if not info.ok:
+                problems.append(info.error)
+            elif not (info.data.get("channel") or {}).get("is_member", False):
+                problems.append(
+                    f"modbot is not in <#{mod_channel_id}>: invite it there with `/invite @modbot`"
+                )
+        if self._admin is None:
+            problems.append(
+                "no SLACK_ADMIN_USER_TOKEN: Remove marks the case; a moderator deletes the message by hand"
+            )
+        return problems
