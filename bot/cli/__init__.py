@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -11,6 +10,7 @@ from pydantic import ValidationError
 
 from bot.cli import check_cmd, eval_cmd, policy_cmds, room_cmds, run_cmd
 from bot.config import Settings
+from bot.ops.logs import setup_logging
 
 EPILOG = """examples:
   modbot policy lint community_policies/*.yaml
@@ -48,12 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             name = str(err["loc"][0]).upper() if err["loc"] else "?"
             print(f"modbot: setting {name}: {err['msg']} (see .env.example)", file=sys.stderr)
         return 2
-    level = logging.DEBUG if args.verbose else getattr(logging, settings.log_level)
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # httpx logs every request URL at INFO; keep that for -v.
-    logging.getLogger("httpx").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    # LOG_FORMAT=json for collectors; library loggers (httpx logs every URL) stay at LOG_LIBRARIES.
+    setup_logging(settings, verbose=args.verbose)
     try:
         code: int = args.handler(args, settings)
     except KeyboardInterrupt:

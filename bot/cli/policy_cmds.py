@@ -60,7 +60,8 @@ def lint_run(args: argparse.Namespace, settings: Settings) -> int:
         for policy in policies.values():
             print(
                 f"ok {policy.source}: {policy.id} v{policy.version}, "
-                f"{policy.prompt_tokens} tokens, {len(policy.spec.examples)} examples"
+                f"{policy.authored_tokens} tokens of policy text ({policy.prompt_tokens} with "
+                f"modbot's framing), {len(policy.spec.examples)} examples"
             )
         bad_files = len({p.file for p in errors})
         print(f"{len(policies)} valid, {bad_files + len(missing)} broken")

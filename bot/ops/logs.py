@@ -1,0 +1,113 @@
+"""Log setup: plain text for people, one JSON object per line for collectors.
+
+JSON lines carry ids and verdict fields passed as `extra=` (case, job, space, policy ...),
+never message text: the fields are an allow-list, and every line is scrubbed of the
+configured secrets and of anything shaped like a Discord, Slack or bearer token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TextIO
+
+from bot.config import Settings
+
+# Fields a log call may attach with `extra=`; anything else (say, a message's text) is dropped.
+FIELDS: tuple[str, ...] = (
+    "case_id", "job_id", "space_id", "policy_id", "platform", "channel_id", "message_id",
+    "tier", "model", "violation", "confidence", "rule_ids", "latency_ms", "cached", "reason",
+    "kind", "status", "attempts", "check", "ok",
+)  # fmt: skip
+LIBRARIES: tuple[str, ...] = (
+    "discord", "slack_bolt", "slack_sdk", "httpx", "httpcore", "aiosqlite", "aiohttp",
+)  # fmt: skip
+REDACTED = "[redacted]"
+_TOKEN_SHAPES = re.compile(
+    r"xox[a-z]-[A-Za-z0-9-]{8,}"  # Slack bot / user tokens
+    r"|xapp-[A-Za-z0-9-]{8,}"  # Slack app-level tokens
+    r"|[MNO][A-Za-z\d_-]{23,27}\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,}"  # Discord bot tokens
+    r"|(?i:bearer)\s+[A-Za-z0-9._~+/-]{8,}=*"
+)
+
+
+class Scrubber:
+    """Removes known secret values and token-shaped strings from a line."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Longest first, so a secret that contains another is removed whole.
+        self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return _TOKEN_SHAPES.sub(REDACTED, text)
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self, scrub: Scrubber) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self._scrub = scrub
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._scrub(super().format(record))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, event, allowed extra fields."""
+
+    def __init__(self, scrub: Scrubber) -> None:
+        super().__init__()
+        self._scrub = scrub
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        for name in FIELDS:
+            value = record.__dict__.get(name)
+            if value is not None:
+                data[name] = list(value) if isinstance(value, tuple) else value
+        if record.exc_info:
+            data["error"] = self.formatException(record.exc_info)
+        line = json.dumps(data, ensure_ascii=False, default=str)
+        return self._scrub(line)
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    values = (
+        settings.discord_token,
+        settings.slack_bot_token,
+        settings.slack_app_token,
+        settings.slack_signing_secret,
+        settings.escalation_api_key,
+    )
+    return [v.get_secret_value() for v in values if v.get_secret_value()]
+
+
+def setup_logging(
+    settings: Settings, *, verbose: bool = False, stream: TextIO | None = None
+) -> logging.Handler:
+    """Configure the root logger once per process (the CLI calls this); returns the handler."""
+    scrub = Scrubber(secrets_of(settings))
+    handler = logging.StreamHandler(stream or sys.stderr)
+    formatter: logging.Formatter = (
+        JsonFormatter(scrub) if settings.log_format == "json" else TextFormatter(scrub)
+    )
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else getattr(logging, settings.log_level))
+    library_level = logging.DEBUG if verbose else getattr(logging, settings.log_libraries)
+    for name in LIBRARIES:
+        logging.getLogger(name).setLevel(library_level)
+    return handler
