@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from bot.cli import check_cmd, eval_cmd, policy_cmds, room_cmds, run_cmd
+from bot.cli import check_cmd, doctor_cmd, eval_cmd, policy_cmds, room_cmds, run_cmd
 from bot.config import Settings
 from bot.ops.logs import setup_logging
 
@@ -17,6 +17,7 @@ EPILOG = """examples:
   modbot check --policy game-cheating "selling aimbot, dm me"
   modbot policy test scams-phishing
   modbot eval --policy spam-self-promotion --data sms.tsv --text-field 1 --label-field 0
+  modbot doctor                  # is everything set up? one line per check, with fixes
 
 settings come from the environment or .env (see .env.example)."""
 
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     policy_cmds.register(sub)
     eval_cmd.register(sub)
     room_cmds.register(sub)
+    doctor_cmd.register(sub)
     return parser
 
 
@@ -44,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
+        if args.command == "doctor":
+            return doctor_cmd.settings_failed(exc)
         for err in exc.errors():
             name = str(err["loc"][0]).upper() if err["loc"] else "?"
             print(f"modbot: setting {name}: {err['msg']} (see .env.example)", file=sys.stderr)

@@ -21,6 +21,7 @@ from bot.core.messages import IncomingMessage, Result, Unavailable, Verdict
 from bot.core.policy_book import ActivePolicy, PolicyBook
 from bot.core.prefilter import PreparedText
 from bot.core.scheduler import FairScheduler
+from bot.core.telemetry import Telemetry
 from bot.core.vcache import VerdictCache, cache_key
 from bot.store import Store
 from bot.store.records import Job, NewJob
@@ -76,6 +77,7 @@ class Pipeline:
         self.breaker = CircuitBreaker(clock=clock)
         self.cache = VerdictCache()
         self.stats = PipelineStats()
+        self.telemetry = Telemetry()  # read by the metrics endpoint
         self._idle = asyncio.Event()
         self._busy = 0
         self.after_verdict: Callable[[], None] = lambda: None
@@ -94,6 +96,7 @@ class Pipeline:
             match = active.policy.prefilter.match(prepared, sample_key=f"{msg.space_id}:{msg.message_id}")
             if match is None:
                 continue
+            self.telemetry.candidate(active.policy.id)
             jobs.append(
                 NewJob.from_message(
                     msg,
@@ -179,6 +182,7 @@ class Pipeline:
                 )
                 await self.on_verdict(job, active, result)
                 await self.store.inbox.complete(job.id)
+            _log_verdict(job, result, cached)
             self.after_verdict()  # e.g. wake the outbox: a new flag should go out now
             return
         await self._on_unavailable(job, result)
@@ -189,7 +193,9 @@ class Pipeline:
         async def call() -> Result:
             self.stats.model_calls += 1
             self.scheduler.charge(job.space_id)
-            return await self.classifier.classify(active.policy, request, escalate=job.escalate)
+            result = await self.classifier.classify(active.policy, request, escalate=job.escalate)
+            self.telemetry.model_result(result)
+            return result
 
         if job.escalate:
             return await call(), False  # an explicit second opinion is never served from cache
@@ -230,6 +236,18 @@ class Pipeline:
             while self._busy or len(self.scheduler):
                 self._idle.clear()
                 await wait_event(self._idle, 0.1)
+
+
+def _log_verdict(job: Job, verdict: Verdict, cached: bool) -> None:
+    """One line per verdict: ids and labels for LOG_FORMAT=json, never the message text."""
+    fields = {
+        "job_id": job.id, "space_id": job.space_id, "policy_id": job.policy_id,
+        "violation": verdict.violation, "confidence": verdict.confidence, "tier": verdict.tier,
+        "rule_ids": verdict.rule_ids, "latency_ms": verdict.latency_ms, "cached": cached,
+    }  # fmt: skip
+    label = "violation" if verdict.violation else "no violation"
+    log.info("job %d %s: %s (%s, tier %d)", job.id, job.policy_id, label, verdict.confidence,
+             verdict.tier, extra=fields)  # fmt: skip
 
 
 async def _nothing(_job: Job, _result: Unavailable) -> None:
