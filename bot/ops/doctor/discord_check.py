@@ -123,13 +123,17 @@ async def _permissions(http: httpx.AsyncClient, space: Space, bot_id: str) -> Ch
     channel = channel_resp.raise_for_status().json()
     in_channel = channel_permissions(guild, roles, member, channel)
     in_server = channel_permissions(guild, roles, member, {})
-    missing = [n for n, bit in CHANNEL_NEEDS.items() if not in_channel & bit]
-    missing += [n for n, bit in SERVER_NEEDS.items() if not in_server & bit]
+    in_mod_channel = [n for n, bit in CHANNEL_NEEDS.items() if not in_channel & bit]
+    server_wide = [n for n, bit in SERVER_NEEDS.items() if not in_server & bit]
     where = f"#{channel.get('name', space.mod_channel_id)}"
-    if missing:
-        return fail(
-            name,
-            f"missing {', '.join(missing)} (mod channel {where})",
-            f"Server Settings -> Roles -> the bot's role: allow {', '.join(missing)}",
+    if not in_mod_channel and not server_wide:
+        return ok(name, f"can post flag cards in {where}, delete messages and time out members")
+    fixes = []
+    if in_mod_channel:
+        fixes.append(
+            f"{where} -> Edit Channel -> Permissions -> the bot's role: allow {', '.join(in_mod_channel)}"
         )
-    return ok(name, f"can post flag cards in {where}, delete messages and time out members")
+    if server_wide:
+        fixes.append(f"Server Settings -> Roles -> the bot's role: allow {', '.join(server_wide)}")
+    missing = [*(f"{n} in {where}" for n in in_mod_channel), *(f"{n} server-wide" for n in server_wide)]
+    return fail(name, f"missing {', '.join(missing)}", "; ".join(fixes))
