@@ -89,6 +89,8 @@ class OutboxDispatcher:
                 await self.store.cases.set_flag_ref(case.id, result.ref)
             await self.store.outbox.done(item.id)
             self.delivered += 1
+            log.info("%s done for case %s", item.kind, case.id,
+                     extra={"case_id": case.id, "space_id": case.space_id, "kind": item.kind})  # fmt: skip
             return
         attempts = item.attempts + 1
         if not result.retryable or attempts >= self.max_attempts:

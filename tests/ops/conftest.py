@@ -1,0 +1,59 @@
+"""A real runtime (bot.app.build_runtime): shipped policies, a stand-in model, a recording platform."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.app import Runtime, build_runtime, install_library
+from bot.config import Settings
+from bot.core.messages import IncomingMessage
+from bot.core.ports import Actor
+from tests.core_flow.conftest import RecordingPlatform, stand_in
+from tests.fakes import FakeOllama
+
+SPACE = "guild-1"
+FLAGGED_TEXT = "selling my aimbot config, undetected, dm me zq-unique-77"
+HARMLESS_TEXT = "who is up for ranked tonight zq-unique-88"
+MOD = Actor("mia", "mia", is_moderator=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def message(n: int, text: str) -> IncomingMessage:
+    return IncomingMessage(
+        platform="test", space_id=SPACE, channel_id="general", message_id=str(n),
+        author_id="sam", author_name="sam", text=text, channel_name="general",
+    )  # fmt: skip
+
+
+@dataclass
+class Bot:
+    runtime: Runtime
+    platform: RecordingPlatform
+    fake: FakeOllama
+    settings: Settings
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
+    async with FakeOllama(stand_in) as fake:
+        settings = Settings(
+            ollama_host=fake.url,
+            database_path=tmp_path / "modbot.db",
+            metrics_port=free_port(),
+            metrics_host="127.0.0.1",
+        )
+        platform = RecordingPlatform()
+        async with build_runtime(settings, {"test": platform}) as runtime:
+            await runtime.core.ensure_space(SPACE, "test", "test server", mod_channel_id="mods")
+            await install_library(runtime, SPACE)
+            yield Bot(runtime, platform, fake, settings)
