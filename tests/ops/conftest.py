@@ -18,7 +18,7 @@ from tests.fakes import FakeOllama
 
 SPACE = "guild-1"
 FLAGGED_TEXT = "selling my aimbot config, undetected, dm me zq-unique-77"
-HARMLESS_TEXT = "who is up for ranked tonight zq-unique-88"
+HARMLESS_TEXT = "how do I report a cheater in ranked? zq-unique-88"
 MOD = Actor("mia", "mia", is_moderator=True)
 
 
