@@ -117,7 +117,10 @@ class FakeOllama(FakeServer):
                 "parameters": "temperature 1",
                 "template": "{{ .Prompt }}",
                 "details": _details(),
-                "model_info": {"general.architecture": "gptoss", "gptoss.context_length": self.context_length},
+                "model_info": {
+                    "general.architecture": "gptoss",
+                    "gptoss.context_length": self.context_length,
+                },
                 "capabilities": ["completion", "tools", "thinking"],
                 "modified_at": now_iso(),
             }
