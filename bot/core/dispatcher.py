@@ -50,7 +50,6 @@ class OutboxDispatcher:
         self._lock = asyncio.Lock()  # one delivery pass at a time: an item is never sent twice
         self.delivered = 0
         self.retries = 0  # read by the metrics endpoint
-        self.failed = 0
 
     def wake(self) -> None:
         self._wake.set()
@@ -94,9 +93,7 @@ class OutboxDispatcher:
             return
         attempts = item.attempts + 1
         if not result.retryable or attempts >= self.max_attempts:
-            log.error("giving up on %s for case %s: %s", item.kind, item.case_id, result.error,
-                      extra={"case_id": item.case_id, "kind": item.kind, "attempts": attempts})  # fmt: skip
-            self.failed += 1
+            log.error("giving up on %s for case %s: %s", item.kind, item.case_id, result.error)
             await self.store.outbox.fail(item.id, result.error)
             return
         delay = min(300.0, self.retry_base_s * 2 ** min(attempts - 1, 8))

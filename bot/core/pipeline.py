@@ -21,7 +21,6 @@ from bot.core.messages import IncomingMessage, Result, Unavailable, Verdict
 from bot.core.policy_book import ActivePolicy, PolicyBook
 from bot.core.prefilter import PreparedText
 from bot.core.scheduler import FairScheduler
-from bot.core.telemetry import Telemetry
 from bot.core.vcache import VerdictCache, cache_key
 from bot.store import Store
 from bot.store.records import Job, NewJob
@@ -77,7 +76,6 @@ class Pipeline:
         self.breaker = CircuitBreaker(clock=clock)
         self.cache = VerdictCache()
         self.stats = PipelineStats()
-        self.telemetry = Telemetry()  # read by the metrics endpoint
         self._idle = asyncio.Event()
         self._busy = 0
         self.after_verdict: Callable[[], None] = lambda: None
@@ -96,7 +94,7 @@ class Pipeline:
             match = active.policy.prefilter.match(prepared, sample_key=f"{msg.space_id}:{msg.message_id}")
             if match is None:
                 continue
-            self.telemetry.candidate(active.policy.id)
+            self.classifier.telemetry.candidate(active.policy.id)  # for /metrics
             jobs.append(
                 NewJob.from_message(
                     msg,
@@ -193,9 +191,7 @@ class Pipeline:
         async def call() -> Result:
             self.stats.model_calls += 1
             self.scheduler.charge(job.space_id)
-            result = await self.classifier.classify(active.policy, request, escalate=job.escalate)
-            self.telemetry.model_result(result)
-            return result
+            return await self.classifier.classify(active.policy, request, escalate=job.escalate)
 
         if job.escalate:
             return await call(), False  # an explicit second opinion is never served from cache

@@ -1,6 +1,7 @@
 """Counters the core keeps in memory for the metrics endpoint: cheap to update, read at scrape.
 
-The pipeline calls two hooks (a candidate was queued, a model answered); everything else the
+The pipeline counts candidates and the classifier every call to a tier (whoever asked: the
+pipeline, an appeal's second opinion, `modbot check`); everything else the
 metrics report (flags, decisions, appeals, queue age) is read from the store when scraped.
 Nothing here imports prometheus: `bot/ops/metrics.py` turns these into metric families.
 """
@@ -53,21 +54,13 @@ class Telemetry:
     def candidate(self, policy_id: str) -> None:
         self.candidates[policy_id] += 1
 
-    def model_result(self, result: Result) -> None:
-        """Count every tier's call in the answer (an escalated verdict holds tier 1's too)."""
-        seen: Result | None = result
-        while seen is not None:
-            outcome = "verdict" if isinstance(seen, Verdict) else seen.reason
-            self.model_calls[(seen.tier, outcome)] += 1
-            self.latency.setdefault(seen.tier, Histogram()).observe(seen.latency_ms / 1000)
-            if isinstance(seen, Unavailable):
-                self.errors[f"model_{seen.reason}"] += 1
-            failed = seen.escalation_failed if isinstance(seen, Verdict) else None
-            if failed is not None:
-                self.model_calls[(failed.tier, failed.reason)] += 1
-                self.latency.setdefault(failed.tier, Histogram()).observe(failed.latency_ms / 1000)
-                self.errors[f"model_{failed.reason}"] += 1
-            seen = seen.previous
+    def model_call(self, result: Result) -> None:
+        """One call to one tier: its outcome (verdict, or why there was none) and its latency."""
+        outcome = "verdict" if isinstance(result, Verdict) else result.reason
+        self.model_calls[(result.tier, outcome)] += 1
+        self.latency.setdefault(result.tier, Histogram()).observe(result.latency_ms / 1000)
+        if isinstance(result, Unavailable):
+            self.errors[f"model_{result.reason}"] += 1
 
     def error(self, kind: str) -> None:
         self.errors[kind] += 1

@@ -24,7 +24,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from bot.core.service import ModerationCore
-from bot.store.stats import StatsRepo, StoreSnapshot
+from bot.store.metrics import MetricsRepo, StoreSnapshot
 
 DECIDED = ("removed", "dismissed", "timed_out", "upheld", "overturned")
 
@@ -43,17 +43,17 @@ class ErrorTally(logging.Handler):
 class CoreCollector(Collector):
     def __init__(self, core: ModerationCore, clock: Callable[[], float] = time.time) -> None:
         self.core = core
-        self.stats = StatsRepo(core.store.db)
+        self.queries = MetricsRepo(core.store.db)
         self.tally = ErrorTally()
         self._clock = clock
         self._snapshot: StoreSnapshot | None = None
 
     async def refresh(self) -> None:
-        self._snapshot = await self.stats.snapshot()
+        self._snapshot = await self.queries.snapshot()
 
     def collect(self) -> Iterator[Metric]:
         pipeline = self.core.pipeline
-        stats, tele = pipeline.stats, pipeline.telemetry
+        stats, tele = pipeline.stats, pipeline.classifier.telemetry
         yield _counter("modbot_messages_seen", "Messages submitted by the platforms", stats.submitted)
         cands = CounterMetricFamily(
             "modbot_prefilter_candidates", "Messages a policy's prefilter sent on", labels=["policy"]
@@ -85,7 +85,6 @@ class CoreCollector(Collector):
         errors = CounterMetricFamily("modbot_errors", "Errors by kind", labels=["kind"])
         kinds = Counter(tele.errors) + self.tally.counts
         kinds["job_gave_up"] += stats.failed
-        kinds["outbox_gave_up"] += self.core.outbox.failed
         for kind, n in sorted(kinds.items()):
             errors.add_metric([kind], n)
         yield errors

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import Settings
+from bot.core.ports import Actor
 from bot.ops.endpoint import serve_ops
+from tests.conftest import ROOT
 from tests.ops.conftest import FLAGGED_TEXT, HARMLESS_TEXT, MOD, SPACE, message
 
 
@@ -36,6 +40,7 @@ async def test_metrics_after_a_flagged_message_and_a_decision(bot):
         await core.settle()
         [flag, *_] = bot.platform.flags
         assert (await core.decide(flag.case_id, MOD, "remove")).ok
+        assert (await core.appeal(flag.case_id, Actor("sam", "sam"), "it was a joke")).ok
         resp = await scrape(bot.settings.metrics_port)
     assert resp.status_code == 200
     assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
@@ -52,10 +57,21 @@ async def test_metrics_after_a_flagged_message_and_a_decision(bot):
     removed = (("decision", "removed"), ("policy", policy), ("space", SPACE))
     assert got[("modbot_moderator_decisions", removed)] == 1
     assert got[("modbot_precision", (("policy", policy), ("space", SPACE)))] == 1.0
+    assert got[("modbot_appeals", (("space", SPACE), ("status", "pending")))] == 1
     assert got[("modbot_queue_depth", ())] == 0
     assert got[("modbot_oldest_job_age_seconds", ())] == 0
     assert got[("modbot_outbox_retries_total", ())] == 0
     assert got[("modbot_model_circuit_open", ())] == 0
+    # Every series the shipped Grafana dashboard plots is one this endpoint serves.
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"modbot_[a-z_]+", target["expr"])
+    }
+    served = {name for name, _labels in got}
+    assert len(queried) >= 12 and queried <= served, queried - served
 
 
 async def test_outbox_retries_and_errors_are_counted(bot):

@@ -7,8 +7,8 @@ import sqlite3
 from bot.config import Settings
 from bot.ops.doctor.result import Check, fail, ok
 from bot.store import Space, Store
+from bot.store.metrics import probe_write
 from bot.store.migrate import packaged_migrations
-from bot.store.stats import probe_write
 
 
 async def check_database(settings: Settings) -> tuple[Check, list[Space]]:

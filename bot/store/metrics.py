@@ -1,4 +1,4 @@
-"""Aggregates for the metrics endpoint: a few grouped counts, each served by an index.
+"""Aggregates for the Prometheus endpoint: a few grouped counts, each served by an index.
 
 Read at every Prometheus scrape, so each query counts rows through an index rather than
 reading message rows; none returns text.
@@ -46,7 +46,7 @@ class StoreSnapshot:
     oldest_waiting_job_at: float | None  # created_at of the oldest pending or leased job
 
 
-class StatsRepo:
+class MetricsRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
