@@ -10,7 +10,6 @@ from typing import Any
 from bot.app import build_engine
 from bot.cli.common import err
 from bot.config import Settings
-from bot.ops.startup import first_run_help, log_startup_checks
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +44,11 @@ async def _run(settings: Settings) -> int:
             if secret.get_secret_value()
         ]
         if not platforms:
-            err(first_run_help(settings))
+            err(
+                "no platform is configured: set DISCORD_TOKEN or SLACK_BOT_TOKEN in .env "
+                "(see .env.example); to try policies locally use `modbot check`"
+            )
             return 2
-        await log_startup_checks(settings)  # ops: the doctor's summary; the bot runs with what works
         err(
             f"the {' and '.join(platforms)} adapter is not in this release yet; "
             "policies and models are ready (`modbot check`, `modbot policy test`)"

@@ -1,11 +1,22 @@
-"""What `modbot run` says when it starts: the doctor's summary, or what to fill in on a first run."""
+"""What `modbot run` adds around the core: the doctor's summary at startup, health and metrics.
+
+`operations()` is the one call `modbot run` makes once the runtime exists; `first_run()` is
+what `scripts/run` asks before starting the bot on a machine with an empty .env.
+"""
 
 from __future__ import annotations
 
 import logging
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+
+from pydantic import ValidationError
 
 from bot.config import Settings
+from bot.core.service import ModerationCore
 from bot.ops.doctor import Check, run_checks
+from bot.ops.endpoint import OpsEndpoint, serve_ops
 
 log = logging.getLogger("bot.doctor")
 
@@ -37,3 +48,34 @@ async def log_startup_checks(settings: Settings) -> list[Check]:
             "starting with %d failed checks (%s); `modbot doctor` shows them", len(failed), ", ".join(failed)
         )
     return checks
+
+
+@asynccontextmanager
+async def operations(
+    settings: Settings,
+    core: ModerationCore,
+    connected: Mapping[str, Callable[[], bool]] | None = None,
+) -> AsyncIterator[OpsEndpoint | None]:
+    """Log the doctor's summary, then serve /healthz, /readyz, /metrics (if METRICS_PORT is set).
+
+    `connected`: platform name -> "is its gateway / socket connected now?", for /readyz.
+    """
+    await log_startup_checks(settings)
+    async with serve_ops(settings, core, connected) as endpoint:
+        yield endpoint
+
+
+def first_run() -> int:
+    """Exit status 0 when a platform is configured; else print what to fill in, and 2."""
+    try:
+        settings = Settings()
+    except ValidationError:
+        return 0  # `modbot run` reports malformed settings itself, one line each
+    if settings.discord_token.get_secret_value() or settings.slack_bot_token.get_secret_value():
+        return 0
+    print(f"modbot: {first_run_help(settings)}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(first_run())

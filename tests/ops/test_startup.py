@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 
 from pydantic import SecretStr
 
-from bot.cli import main
 from bot.config import Settings
-from bot.ops.startup import log_startup_checks
+from bot.ops.startup import first_run, log_startup_checks, operations
+from tests.conftest import ROOT
 from tests.fakes import FakeOllama
 
 
-def test_first_run_with_an_empty_env_says_what_to_fill_in(tmp_path, monkeypatch, capsys):
+def test_first_run_with_an_empty_env_says_what_to_fill_in(tmp_path):
+    # What `bash scripts/run` runs before `modbot run`, in a folder with an empty .env.
     (tmp_path / ".env").write_text("")
-    assert main(["run"]) == 2
-    err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) <= 8  # a few lines, not a traceback
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_"))}
+    child = subprocess.run(
+        [sys.executable, "-m", "bot.ops.startup"], cwd=tmp_path, env=env | {"PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert child.returncode == 2
+    lines = child.stderr.strip().splitlines()
+    assert len(lines) <= 8  # a few lines, not a traceback
     for hint in ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "OLLAMA_HOST", "modbot chat", "modbot doctor"):
-        assert hint in err
+        assert hint in child.stderr
+
+
+def test_first_run_stays_quiet_once_a_platform_is_set(monkeypatch, capsys):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-2-abc")
+    assert first_run() == 0
+    assert capsys.readouterr().err == ""
 
 
 async def test_startup_logs_one_line_per_check_and_warns_for_failures(tmp_path, caplog):
@@ -37,3 +52,12 @@ async def test_startup_logs_one_line_per_check_and_warns_for_failures(tmp_path, 
     assert any("discord.token" in r.getMessage() for r in failing)
     assert "starting with 1 failed checks (discord.token)" in failing[-1].getMessage()
     assert any(r.getMessage().startswith("ok   model.classify:") for r in lines)
+
+
+async def test_operations_log_the_summary_then_serve_health(bot, caplog):
+    caplog.set_level(logging.INFO, logger="bot.doctor")
+    async with operations(bot.settings, bot.runtime.core, {"test": lambda: True}) as endpoint:
+        assert endpoint is not None
+        ready, parts = await endpoint.readiness()
+    assert ready and parts == {"model": "ready", "test": "connected"}
+    assert any(r.getMessage().startswith("ok   ollama.model:") for r in caplog.records)
