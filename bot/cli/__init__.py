@@ -8,16 +8,17 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from bot.cli import check_cmd, doctor_cmd, eval_cmd, policy_cmds, room_cmds, run_cmd
+from bot.cli import check_cmd, eval_cmd, policy_cmds, room_cmds, run_cmd
 from bot.config import Settings
+from bot.ops import doctor_cmd
 from bot.ops.logs import setup_logging
 
 EPILOG = """examples:
+  modbot doctor                  # is everything set up? one line per check, with its fix
   modbot policy lint community_policies/*.yaml
   modbot check --policy game-cheating "selling aimbot, dm me"
   modbot policy test scams-phishing
   modbot eval --policy spam-self-promotion --data sms.tsv --text-field 1 --label-field 0
-  modbot doctor                  # is everything set up? one line per check, with fixes
 
 settings come from the environment or .env (see .env.example)."""
 
@@ -32,11 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     run_cmd.register(sub)
+    doctor_cmd.register(sub)
     check_cmd.register(sub)
     policy_cmds.register(sub)
     eval_cmd.register(sub)
     room_cmds.register(sub)
-    doctor_cmd.register(sub)
     return parser
 
 
@@ -46,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        if args.command == "doctor":
+        if args.command == "doctor":  # the doctor reports them as failed checks
             return doctor_cmd.settings_failed(exc)
         for err in exc.errors():
             name = str(err["loc"][0]).upper() if err["loc"] else "?"

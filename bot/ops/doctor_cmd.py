@@ -1,4 +1,4 @@
-"""`modbot doctor`: check settings, model servers, database and platforms, and say how to fix each."""
+"""`modbot doctor` (registered in bot/cli): check settings, servers, database and platforms, with fixes."""
 
 from __future__ import annotations
 
