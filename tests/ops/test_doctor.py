@@ -12,6 +12,7 @@ from bot.cli import main
 from bot.config import Settings
 from bot.ops.doctor import Check, run_checks
 from bot.store import Store
+from bot.store.migrate import packaged_migrations
 from tests.fakes import FakeOllama, FakeOpenAI, Reply, verdict_json
 from tests.ops.platform_fakes import (
     BOT_PERMS,
@@ -245,7 +246,8 @@ async def test_database_from_a_newer_modbot(base):
             "INSERT INTO schema_version (version, name, applied_at) VALUES (99, 'future', 0)"
         )
     checks = await doctor(**base)
-    failed(checks["database"], "schema 99, this modbot expects 1", "restore a backup")
+    newest = max(m.version for m in packaged_migrations())
+    failed(checks["database"], f"schema 99, this modbot expects {newest}", "restore a backup")
 
 
 # -- Discord -------------------------------------------------------------------------------------
