@@ -19,7 +19,16 @@ from tests.fakes import FakeOllama
 SPACE = "guild-1"
 FLAGGED_TEXT = "selling my aimbot config, undetected, dm me zq-unique-77"
 HARMLESS_TEXT = "how do I report a cheater in ranked? zq-unique-88"
-MOD = Actor("mia", "mia", is_moderator=True)
+
+
+def actor(user: str, **flags: bool) -> Actor:
+    """An actor of SPACE (newer cores scope actors to a space; older ones have no such field)."""
+    scope = {"space_id": SPACE} if "space_id" in Actor.__dataclass_fields__ else {}
+    return Actor(user, user, **flags, **scope)  # type: ignore[arg-type]
+
+
+MOD = actor("mia", is_moderator=True)
+AUTHOR = actor("sam")
 
 
 def free_port() -> int:

@@ -10,10 +10,9 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import Settings
-from bot.core.ports import Actor
 from bot.ops.endpoint import serve_ops
 from tests.conftest import ROOT
-from tests.ops.conftest import FLAGGED_TEXT, HARMLESS_TEXT, MOD, SPACE, message
+from tests.ops.conftest import AUTHOR, FLAGGED_TEXT, HARMLESS_TEXT, MOD, SPACE, message
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -40,7 +39,7 @@ async def test_metrics_after_a_flagged_message_and_a_decision(bot):
         await core.settle()
         [flag, *_] = bot.platform.flags
         assert (await core.decide(flag.case_id, MOD, "remove")).ok
-        assert (await core.appeal(flag.case_id, Actor("sam", "sam"), "it was a joke")).ok
+        assert (await core.appeal(flag.case_id, AUTHOR, "it was a joke")).ok
         resp = await scrape(bot.settings.metrics_port)
     assert resp.status_code == 200
     assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
