@@ -89,8 +89,8 @@ async def test_outbox_retries_and_errors_are_counted(bot):
         missing = ("modbot_errors_total", (("kind", "model_model_missing"),))
         for _ in range(100):  # the job stays on disk and is retried later: poll until it failed once
             got = samples((await scrape(bot.settings.metrics_port)).text)
-            if got.get(missing, 0) >= 1:
-                break
+            if got.get(missing, 0) >= 1 and got.get(("modbot_jobs", (("status", "pending"),)), 0) >= 1:
+                break  # the call failed, and the job went back on disk for a later retry
             await asyncio.sleep(0.05)
         assert got[missing] >= 1
         assert got[("modbot_jobs", (("status", "pending"),))] >= 1  # kept, never lost
