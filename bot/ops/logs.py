@@ -112,7 +112,8 @@ def setup_logging(
     Like logging.basicConfig, it leaves alone a root logger that someone else configured (a
     test runner, an application embedding modbot); library loggers are quieted either way.
     """
-    library_level = logging.DEBUG if verbose else getattr(logging, settings.log_libraries)
+    # Not raised by -v: aiosqlite's DEBUG lines print SQL parameters, i.e. message text.
+    library_level = getattr(logging, settings.log_libraries)
     for name in LIBRARIES:
         logging.getLogger(name).setLevel(library_level)
     root = logging.getLogger()

@@ -79,8 +79,11 @@ def test_library_loggers_are_quiet_unless_asked(restore_logging):
     setup_logging(json_settings(), stream=io.StringIO())
     assert all(logging.getLogger(name).level == logging.WARNING for name in LIBRARIES)
     assert logging.getLogger().level == logging.DEBUG  # modbot's own lines at LOG_LEVEL
+    setup_logging(json_settings(log_level="INFO"), verbose=True, stream=io.StringIO())
+    assert logging.getLogger().level == logging.DEBUG
+    assert logging.getLogger("aiosqlite").level == logging.WARNING  # its DEBUG prints SQL parameters
     setup_logging(json_settings(log_libraries="DEBUG"), stream=io.StringIO())
-    assert logging.getLogger("discord").level == logging.DEBUG
+    assert logging.getLogger("discord").level == logging.DEBUG  # asked for explicitly
 
 
 def test_text_format_is_scrubbed_too(restore_logging):
