@@ -32,14 +32,14 @@ def restore_logging() -> Iterator[None]:
 
 
 def json_settings(**fields: object) -> Settings:
-    return Settings(
-        log_format="json",
-        log_level="DEBUG",
-        discord_token=SecretStr(DISCORD_TOKEN),
-        slack_bot_token=SecretStr(SLACK_BOT),
-        escalation_api_key=SecretStr(API_KEY),
-        **fields,
-    )
+    defaults: dict[str, object] = {
+        "log_format": "json",
+        "log_level": "DEBUG",
+        "discord_token": SecretStr(DISCORD_TOKEN),
+        "slack_bot_token": SecretStr(SLACK_BOT),
+        "escalation_api_key": SecretStr(API_KEY),
+    }
+    return Settings(**(defaults | fields))
 
 
 async def test_a_flag_and_a_decision_in_json_lines_without_text_or_tokens(bot, restore_logging):
