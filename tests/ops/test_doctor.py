@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.ops.doctor import Check, run_checks
 from bot.store import Store
 from bot.store.migrate import packaged_migrations
+from tests.conftest import POLICY_DIR
 from tests.fakes import FakeOllama, FakeOpenAI, Reply, verdict_json
 from tests.ops.platform_fakes import (
     BOT_PERMS,
@@ -171,6 +172,18 @@ async def test_context_too_short_for_the_longest_policy(base):
     checks = await doctor(**(base | {"ollama_num_ctx": 2048}))
     failed(checks["ollama.context"], "more than num_ctx 2048", "raise OLLAMA_NUM_CTX to at least")
     assert "scams-phishing" in checks["ollama.context"].detail  # the library's longest prompt
+
+
+async def test_context_counts_a_spaces_own_longer_policy(base):
+    # A space uploaded a long policy of its own: its prompt, not the library's, sets the need.
+    text = (POLICY_DIR / "game-cheating.yaml").read_text()
+    long = text.replace("id: game-cheating", "id: house-rules").replace(
+        "definitions:\n", "definitions:\n  filler: " + "lorem ipsum dolor sit amet " * 1000 + "\n"
+    )
+    async with await Store.open(base["database_path"]) as store:
+        await store.policies.save_version("5000", "house-rules", long, "h", "admin", mode="live")
+    checks = await doctor(**base)
+    failed(checks["ollama.context"], "house-rules", "raise num_ctx in 5000:house-rules")
 
 
 async def test_context_longer_than_the_model_supports(base, ollama):
