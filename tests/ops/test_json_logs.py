@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -12,6 +13,7 @@ from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.ops.logs import LIBRARIES, setup_logging
+from tests.fakes import Reply
 from tests.ops.conftest import FLAGGED_TEXT, HARMLESS_TEXT, MOD, SPACE, message
 
 DISCORD_TOKEN = "MTEwMDAwMDAwMDAwMDAwMDAwMQ.GabcDE.abcdefghijklmnopqrstuvwxyz0123"
@@ -52,6 +54,15 @@ async def test_a_flag_and_a_decision_in_json_lines_without_text_or_tokens(bot, r
     [flag, *_] = bot.platform.flags
     assert (await core.decide(flag.case_id, MOD, "remove")).ok
     await core.settle()
+    # A model that answers by quoting the message (no verdict): the warning must not quote it.
+    quoted = "aimbot for sale, zq-unique-quoted"
+    bot.fake.responder = lambda body: Reply(f"The user wrote: {body['messages'][-1]['content'][-40:]}")
+    await core.submit(message(9, quoted))
+    for _ in range(100):
+        if "unparseable" in out.getvalue():
+            break
+        await asyncio.sleep(0.05)
+    assert "unparseable" in out.getvalue()
     # A library (or a careless line) that logs a secret or a token-shaped string is scrubbed too.
     logging.getLogger("bot.test").error("request to /gateway with %s failed", DISCORD_TOKEN)
     logging.getLogger("bot.test").warning("header Authorization: Bearer %s", "abcdefgh12345678")
@@ -62,7 +73,7 @@ async def test_a_flag_and_a_decision_in_json_lines_without_text_or_tokens(bot, r
     everything = out.getvalue()
     for secret in (DISCORD_TOKEN, SLACK_BOT, API_KEY, "abcdefgh12345678"):
         assert secret not in everything
-    for text in (FLAGGED_TEXT, HARMLESS_TEXT, "zq-unique"):
+    for text in (FLAGGED_TEXT, HARMLESS_TEXT, quoted, "zq-unique"):
         assert text not in everything
     assert {"ts", "level", "logger", "event"} <= records[0].keys()
     verdicts = [r for r in records if "violation" in r]
