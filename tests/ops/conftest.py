@@ -13,7 +13,12 @@ from bot.app import Runtime, build_runtime, install_library
 from bot.config import Settings
 from bot.core.messages import IncomingMessage
 from bot.core.ports import Actor
-from tests.core_flow.conftest import RecordingPlatform, stand_in
+from tests.core_flow.conftest import stand_in
+
+try:  # the shared recording platform; older trees kept it in the core-flow fixtures
+    from tests.fakes.recording_platform import RecordingPlatform
+except ImportError:  # pragma: no cover
+    from tests.core_flow.conftest import RecordingPlatform  # type: ignore[attr-defined, no-redef]
 from tests.fakes import FakeOllama
 
 SPACE = "guild-1"

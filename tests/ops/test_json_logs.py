@@ -7,6 +7,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -34,7 +35,7 @@ def restore_logging() -> Iterator[None]:
 
 
 def json_settings(**fields: object) -> Settings:
-    defaults: dict[str, object] = {
+    defaults: dict[str, Any] = {
         "log_format": "json",
         "log_level": "DEBUG",
         "discord_token": SecretStr(DISCORD_TOKEN),
