@@ -62,7 +62,6 @@ class Policy:
     prompt_tokens: int
     prefilter: CompiledPrefilter = field(repr=False)
     warnings: tuple[PolicyProblem, ...] = ()
-    authored_tokens: int = 0  # the author's text alone, without modbot's framing
 
     @property
     def id(self) -> str:
@@ -162,7 +161,6 @@ def parse_policy(
         tokens,
         prefilter,
         tuple(p for p in problems if p.warning),
-        authored,
     )
 
 

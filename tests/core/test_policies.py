@@ -152,17 +152,17 @@ def test_lint_passes_on_the_shipped_library(capsys):
 
 
 def test_length_warning_counts_the_authors_text_not_the_framing(tokens):
-    from bot.core.policies import TokenLimits, parse_policy
+    from bot.core.policies import TokenLimits, authored_text, parse_policy
 
     limits = TokenLimits(warn_above=300, refuse_above=10_000)
     short = parse_policy(VALID, "short.yaml", tokens.count, limits)
-    assert short.prompt_tokens > 300 > short.authored_tokens  # the framing alone does not warn
+    assert short.prompt_tokens > 300 > tokens.count(authored_text(short.spec))  # framing alone: no warning
     assert not [w for w in short.warnings if "tokens" in w.message]
     wordy = _replace("  cheat: software", "  filler: " + "lorem ipsum dolor " * 60 + "\n  cheat: software")
     warned = parse_policy(wordy, "wordy.yaml", tokens.count, limits)
     (warning,) = [w for w in warned.warnings if "tokens" in w.message]
-    assert f"policy text is {warned.authored_tokens} tokens" in warning.message
-    assert warned.authored_tokens > 300
+    authored = tokens.count(authored_text(warned.spec))
+    assert authored > 300 and f"policy text is {authored} tokens" in warning.message
 
 
 def test_token_limit_is_enforced(tokens):

@@ -117,10 +117,10 @@ class ModelTier(ABC):
         started: float,
         excerpt: str = "",
     ) -> Unavailable:
-        # An unparseable answer's excerpt may quote the member's message: it stays with the job.
-        shown = "the answer held no verdict" if reason == "unparseable" else detail
         log.warning(
-            "tier %s (%s) unavailable for %s: %s: %s", self.tier, self.model, policy.id, reason, shown,
+            "tier %s (%s) unavailable for %s: %s: %s", self.tier, self.model, policy.id, reason,
+            # An unparseable answer's excerpt may quote the member: it stays with the job, not the log.
+            "the answer held no verdict" if reason == "unparseable" else detail,
             extra={"tier": self.tier, "policy_id": policy.id, "reason": reason},
         )  # fmt: skip
         return Unavailable(
