@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -53,9 +54,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             name = str(err["loc"][0]).upper() if err["loc"] else "?"
             print(f"modbot: setting {name}: {err['msg']} (see .env.example)", file=sys.stderr)
         return 2
-    # LOG_FORMAT=json for collectors; library loggers (httpx logs every URL) stay at LOG_LIBRARIES.
-    setup_logging(settings, verbose=args.verbose)
+    level = logging.DEBUG if args.verbose else getattr(logging, settings.log_level)
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every request URL at INFO; keep that for -v.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     try:
+        setup_logging(settings, verbose=args.verbose)  # LOG_FORMAT=json, quiet library loggers
         code: int = args.handler(args, settings)
     except KeyboardInterrupt:
         print("modbot: interrupted", file=sys.stderr)

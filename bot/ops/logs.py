@@ -92,42 +92,36 @@ def secrets_of(settings: Settings) -> list[str]:
     return [v.get_secret_value() for v in values if v.get_secret_value()]
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever sys.stderr is at the time of the record (it may be swapped later)."""
-
-    @property
-    def stream(self) -> TextIO:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value: object) -> None:
-        pass
-
-
 def setup_logging(
     settings: Settings, *, verbose: bool = False, stream: TextIO | None = None
 ) -> logging.Handler | None:
-    """Configure the root logger (the CLI calls this once); returns the handler installed.
+    """Apply LOG_FORMAT and LOG_LIBRARIES; returns the handler that now formats modbot's lines.
 
-    Like logging.basicConfig, it leaves alone a root logger that someone else configured (a
-    test runner, an application embedding modbot); library loggers are quieted either way.
+    The CLI calls this after its basicConfig: the plain stderr handler that basicConfig made
+    gets our formatter (its filters stay). A root logger configured by someone else (a test
+    runner, an application embedding modbot) keeps its handlers. With `stream`, a handler of
+    our own writes there instead (tests, tools).
     """
     # Not raised by -v: aiosqlite's DEBUG lines print SQL parameters, i.e. message text.
     library_level = getattr(logging, settings.log_libraries)
     for name in LIBRARIES:
         logging.getLogger(name).setLevel(library_level)
-    root = logging.getLogger()
-    if stream is None and any(not getattr(h, "modbot", False) for h in root.handlers):
-        return None
-    for old in [h for h in root.handlers if getattr(h, "modbot", False)]:
-        root.removeHandler(old)
     scrub = Scrubber(secrets_of(settings))
-    handler: logging.Handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
-    handler.modbot = True  # type: ignore[attr-defined]
     formatter: logging.Formatter = (
         JsonFormatter(scrub) if settings.log_format == "json" else TextFormatter(scrub)
     )
-    handler.setFormatter(formatter)
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG if verbose else getattr(logging, settings.log_level))
-    return handler
+    root = logging.getLogger()
+    if stream is not None:
+        for old in [h for h in root.handlers if getattr(h, "modbot", False)]:
+            root.removeHandler(old)
+        handler = logging.StreamHandler(stream)
+        handler.modbot = True  # type: ignore[attr-defined]
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+        root.setLevel(logging.DEBUG if verbose else getattr(logging, settings.log_level))
+        return handler
+    for candidate in root.handlers:
+        if type(candidate) is logging.StreamHandler and candidate.stream is sys.stderr:
+            candidate.setFormatter(formatter)
+            return candidate
+    return None

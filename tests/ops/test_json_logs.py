@@ -6,6 +6,9 @@ import asyncio
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +17,7 @@ from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.ops.logs import LIBRARIES, setup_logging
+from tests.conftest import ROOT
 from tests.fakes import Reply
 from tests.ops.conftest import FLAGGED_TEXT, HARMLESS_TEXT, MOD, SPACE, message
 
@@ -103,3 +107,17 @@ def test_text_format_is_scrubbed_too(restore_logging):
     setup_logging(Settings(discord_token=SecretStr(DISCORD_TOKEN)), stream=out)
     logging.getLogger("bot.test").warning("login with %s", DISCORD_TOKEN)
     assert DISCORD_TOKEN not in out.getvalue() and "login with [redacted]" in out.getvalue()
+
+
+def test_the_command_line_writes_json_lines_to_stderr(tmp_path):
+    # The real entry point, in its own process: basicConfig's handler gets the JSON format.
+    env = os.environ | {"LOG_FORMAT": "json", "DISCORD_TOKEN": DISCORD_TOKEN, "PYTHONPATH": str(ROOT)}
+    child = subprocess.run(
+        [sys.executable, "-m", "bot", "-v", "doctor", "--no-classify"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    lines = [line for line in child.stderr.splitlines() if line.strip()]
+    assert lines, child.stderr
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert all({"ts", "level", "logger", "event"} <= r.keys() for r in records)
+    assert DISCORD_TOKEN not in child.stderr + child.stdout
