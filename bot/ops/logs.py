@@ -102,10 +102,11 @@ def setup_logging(
     runner, an application embedding modbot) keeps its handlers. With `stream`, a handler of
     our own writes there instead (tests, tools).
     """
-    # Not raised by -v: aiosqlite's DEBUG lines print SQL parameters, i.e. message text.
-    library_level = getattr(logging, settings.log_libraries)
+    library_level = logging.DEBUG if verbose else getattr(logging, settings.log_libraries)
     for name in LIBRARIES:
         logging.getLogger(name).setLevel(library_level)
+    # Never below INFO: aiosqlite's DEBUG lines print SQL parameters, i.e. message text.
+    logging.getLogger("aiosqlite").setLevel(max(library_level, logging.INFO))
     scrub = Scrubber(secrets_of(settings))
     formatter: logging.Formatter = (
         JsonFormatter(scrub) if settings.log_format == "json" else TextFormatter(scrub)

@@ -18,7 +18,7 @@ from tests.core_flow.conftest import stand_in
 try:  # the shared recording platform; older trees kept it in the core-flow fixtures
     from tests.fakes.recording_platform import RecordingPlatform
 except ImportError:  # pragma: no cover
-    from tests.core_flow.conftest import RecordingPlatform  # type: ignore[attr-defined, no-redef]
+    from tests.core_flow.conftest import RecordingPlatform  # type: ignore[attr-defined]
 from tests.fakes import FakeOllama
 
 SPACE = "guild-1"

@@ -97,9 +97,11 @@ def test_library_loggers_are_quiet_unless_asked(restore_logging):
     assert logging.getLogger().level == logging.DEBUG  # modbot's own lines at LOG_LEVEL
     setup_logging(json_settings(log_level="INFO"), verbose=True, stream=io.StringIO())
     assert logging.getLogger().level == logging.DEBUG
-    assert logging.getLogger("aiosqlite").level == logging.WARNING  # its DEBUG prints SQL parameters
+    assert logging.getLogger("httpx").level == logging.DEBUG  # -v is asking
+    assert logging.getLogger("aiosqlite").level == logging.INFO  # its DEBUG prints SQL parameters
     setup_logging(json_settings(log_libraries="DEBUG"), stream=io.StringIO())
     assert logging.getLogger("discord").level == logging.DEBUG  # asked for explicitly
+    assert logging.getLogger("aiosqlite").level == logging.INFO  # message text: never
 
 
 def test_text_format_is_scrubbed_too(restore_logging):
