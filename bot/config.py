@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Effort = Literal["low", "medium", "high"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
 class Settings(BaseSettings):
@@ -51,7 +52,13 @@ class Settings(BaseSettings):
     # Storage and runtime
     database_path: Path = Path("modbot.db")
     tiktoken_cache_dir: Path | None = None
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: LogLevel = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    log_libraries: LogLevel = "WARNING"  # discord, slack_bolt, httpx, aiosqlite: quiet unless asked
+
+    # Health and Prometheus metrics over HTTP; off unless METRICS_PORT is set
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
 
     # Platforms (each adapter starts only when its credentials are set)
     discord_token: SecretStr = SecretStr("")
@@ -62,6 +69,8 @@ class Settings(BaseSettings):
     slack_api_base_url: str = "https://slack.com/api/"
     slack_host: str = "0.0.0.0"  # noqa: S104 - HTTP mode listens for Slack on every interface
     slack_port: int = Field(default=3000, ge=0, le=65535)
+    # REST endpoint (changed only to point at a proxy or a test double)
+    discord_api_base_url: str = "https://discord.com/api/v10"
 
     @property
     def has_tier2(self) -> bool:

@@ -12,9 +12,12 @@ from pydantic import ValidationError
 from bot.cli import admin_cmd, check_cmd, eval_cmd, policy_cmds, room_cmds, run_cmd
 from bot.config import Settings
 from bot.core.redact import RedactFilter
+from bot.ops import doctor_cmd
+from bot.ops.logs import setup_logging
 from bot.store.faults import StorageFault, explain
 
 EPILOG = """examples:
+  modbot doctor                  # is everything set up? one line per check, with its fix
   modbot policy lint community_policies/*.yaml
   modbot check --policy game-cheating "selling aimbot, dm me"
   modbot policy test scams-phishing
@@ -35,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     run_cmd.register(sub)
+    doctor_cmd.register(sub)
     check_cmd.register(sub)
     policy_cmds.register(sub)
     eval_cmd.register(sub)
@@ -49,12 +53,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
+        if args.command == "doctor":  # the doctor reports them as failed checks
+            return doctor_cmd.settings_failed(exc)
         for err in exc.errors():
             name = str(err["loc"][0]).upper() if err["loc"] else "?"
             print(f"modbot: setting {name}: {err['msg']} (see .env.example)", file=sys.stderr)
         return 2
     _configure_logging(settings, verbose=args.verbose)
     try:
+        setup_logging(settings, verbose=args.verbose)  # LOG_FORMAT=json, quiet library loggers
         code: int = args.handler(args, settings)
     except KeyboardInterrupt:
         print("modbot: interrupted", file=sys.stderr)

@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.core.classifier.base import ClassifyRequest
 from bot.core.evaluate import Confusion
 from bot.core.messages import Verdict
-from bot.core.policies import expand_paths
+from bot.core.policies import authored_text, expand_paths
 
 
 def register(sub: Any) -> None:
@@ -58,9 +58,10 @@ def lint_run(args: argparse.Namespace, settings: Settings) -> int:
     errors = [p for p in problems if not p.warning]
     if not args.quiet:
         for policy in policies.values():
+            authored = toolkit.tokens.count(authored_text(policy.spec))
             print(
-                f"ok {policy.source}: {policy.id} v{policy.version}, "
-                f"{policy.prompt_tokens} tokens, {len(policy.spec.examples)} examples"
+                f"ok {policy.source}: {policy.id} v{policy.version}, {authored} tokens of policy text "
+                f"({policy.prompt_tokens} with modbot's framing), {len(policy.spec.examples)} examples"
             )
         bad_files = len({p.file for p in errors})
         print(f"{len(policies)} valid, {bad_files + len(missing)} broken")

@@ -12,6 +12,7 @@ from typing import Any
 from bot.app import build_runtime
 from bot.cli.common import err
 from bot.config import Settings
+from bot.ops.startup import operations
 from bot.platforms.adapter import Adapter
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
             for adapter in adapters:
                 await stack.enter_async_context(adapter.serving(runtime.core))
                 log.info("%s adapter is serving", adapter.name)
+            # The doctor's summary in the log, and /healthz /readyz /metrics when METRICS_PORT is set.
+            connected = {a.name: a.connected for a in adapters}
+            await stack.enter_async_context(operations(settings, runtime.core, connected))
             await stop.wait()
             log.info("stopping")
     return 0

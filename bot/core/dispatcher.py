@@ -62,6 +62,7 @@ class OutboxDispatcher:
         self._lock = asyncio.Lock()  # one delivery pass at a time: an item is never sent twice
         self._stopping = False
         self.delivered = 0
+        self.retries = 0  # read by the metrics endpoint
 
     def wake(self) -> None:
         self._wake.set()
@@ -122,6 +123,8 @@ class OutboxDispatcher:
                 await self.store.cases.set_flag_ref(case.id, result.ref)
             await self.store.outbox.done(item.id)
             self.delivered += 1
+            log.info("%s done for case %s", item.kind, case.id,
+                     extra={"case_id": case.id, "space_id": case.space_id, "kind": item.kind})  # fmt: skip
             return
         result = replace(result, error=redact(result.error))  # a platform may echo a token
         attempts = item.attempts + 1
@@ -136,6 +139,7 @@ class OutboxDispatcher:
                 )  # fmt: skip
             return
         delay = min(300.0, self.retry_base_s * 2 ** min(attempts - 1, 8))
+        self.retries += 1
         await self.store.outbox.retry_later(item.id, self._now() + delay, result.error)
 
     async def _call(self, platform: Platform, item: OutboxItem, case: Case, space: Space) -> PlatformResult:

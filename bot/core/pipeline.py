@@ -102,6 +102,7 @@ class Pipeline:
             match = active.policy.prefilter.match(prepared, sample_key=f"{msg.space_id}:{msg.message_id}")
             if match is None:
                 continue
+            self.classifier.telemetry.candidate(active.policy.id)  # for /metrics
             jobs.append(
                 NewJob.from_message(
                     msg,
@@ -192,6 +193,7 @@ class Pipeline:
                 )
                 await self.on_verdict(job, active, result)
                 await self.store.inbox.complete(job.id)
+            _log_verdict(job, result, cached)
             self.after_verdict()  # e.g. wake the outbox: a new flag should go out now
             return
         await self._on_unavailable(job, result)
@@ -257,6 +259,18 @@ class Pipeline:
             while self._busy or len(self.scheduler):
                 self._idle.clear()
                 await wait_event(self._idle, 0.1)
+
+
+def _log_verdict(job: Job, verdict: Verdict, cached: bool) -> None:
+    """One line per verdict: ids and labels for LOG_FORMAT=json, never the message text."""
+    fields = {
+        "job_id": job.id, "space_id": job.space_id, "policy_id": job.policy_id,
+        "violation": verdict.violation, "confidence": verdict.confidence, "tier": verdict.tier,
+        "rule_ids": verdict.rule_ids, "latency_ms": verdict.latency_ms, "cached": cached,
+    }  # fmt: skip
+    label = "violation" if verdict.violation else "no violation"
+    log.info("job %d %s: %s (%s, tier %d)", job.id, job.policy_id, label, verdict.confidence,
+             verdict.tier, extra=fields)  # fmt: skip
 
 
 async def _nothing(_job: Job, _result: Unavailable) -> None:

@@ -25,6 +25,9 @@ _PATTERNS = (
     # ?api_key=... &token=... (query strings and form bodies)
     (re.compile(r"(?i)([?&;](?:api[_-]?key|key|token|access[_-]?token|secret|password|sig|signature)=)[^&\s#\"']+"),
      lambda m: f"{m[1]}{MASK}"),
+    # Slack bot, user and app tokens; Discord bot tokens (three dot-separated base64 parts)
+    (re.compile(r"xox[a-z]-[A-Za-z0-9-]{8,}|xapp-[A-Za-z0-9-]{8,}"
+                r"|[MNO][A-Za-z\d_-]{23,27}\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,}"), lambda m: MASK),
 )  # fmt: skip
 
 

@@ -23,3 +23,7 @@ class Adapter(Protocol):
     def serving(self, core: ModerationCore) -> AbstractAsyncContextManager[None]:
         """Connect, take events, and hand them to the core until the context exits."""
         ...
+
+    def connected(self) -> bool:
+        """Whether the platform's connection is up now (for /readyz)."""
+        ...

@@ -147,6 +147,22 @@ def test_lint_passes_on_the_shipped_library(capsys):
     out, errors = capsys.readouterr()
     assert code == 0, errors
     assert "0 broken" in out
+    # Every user sees these on every start: a shipped policy must not warn.
+    assert "warning" not in out + errors
+
+
+def test_length_warning_counts_the_authors_text_not_the_framing(tokens):
+    from bot.core.policies import TokenLimits, authored_text, parse_policy
+
+    limits = TokenLimits(warn_above=300, refuse_above=10_000)
+    short = parse_policy(VALID, "short.yaml", tokens.count, limits)
+    assert short.prompt_tokens > 300 > tokens.count(authored_text(short.spec))  # framing alone: no warning
+    assert not [w for w in short.warnings if "tokens" in w.message]
+    wordy = _replace("  cheat: software", "  filler: " + "lorem ipsum dolor " * 60 + "\n  cheat: software")
+    warned = parse_policy(wordy, "wordy.yaml", tokens.count, limits)
+    (warning,) = [w for w in warned.warnings if "tokens" in w.message]
+    authored = tokens.count(authored_text(warned.spec))
+    assert authored > 300 and f"policy text is {authored} tokens" in warning.message
 
 
 def test_token_limit_is_enforced(tokens):

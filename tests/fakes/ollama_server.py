@@ -58,9 +58,11 @@ class FakeOllama(FakeServer):
         slots: int | None = None,
         max_queue: int | None = None,
         version: str = VERSION,
+        context_length: int = 131072,
     ) -> None:
         super().__init__(responder, models=models, slots=slots, max_queue=max_queue)
         self.version = version
+        self.context_length = context_length  # /api/show's model_info, as `modbot doctor` reads it
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -115,7 +117,10 @@ class FakeOllama(FakeServer):
                 "parameters": "temperature 1",
                 "template": "{{ .Prompt }}",
                 "details": _details(),
-                "model_info": {"general.architecture": "gptoss", "gptoss.context_length": 131072},
+                "model_info": {
+                    "general.architecture": "gptoss",
+                    "gptoss.context_length": self.context_length,
+                },
                 "capabilities": ["completion", "tools", "thinking"],
                 "modified_at": now_iso(),
             }

@@ -128,8 +128,11 @@ class ModelTier(ABC):
         # The one exit of every error text: logged and stored, so never with a secret in it.
         detail, excerpt = redact(detail, self.secrets), redact(excerpt, self.secrets)
         log.warning(
-            "tier %s (%s) unavailable for %s: %s: %s", self.tier, self.model, policy.id, reason, detail
-        )
+            "tier %s (%s) unavailable for %s: %s: %s", self.tier, self.model, policy.id, reason,
+            # An unparseable answer's excerpt may quote the member: it stays with the job, not the log.
+            "the answer held no verdict" if reason == "unparseable" else detail,
+            extra={"tier": self.tier, "policy_id": policy.id, "reason": reason},
+        )  # fmt: skip
         return Unavailable(
             reason=reason,
             detail=detail,

@@ -9,6 +9,7 @@ from typing import Literal
 from bot.core.classifier.base import ClassifyRequest, ModelTier
 from bot.core.messages import Result, Unavailable, Verdict
 from bot.core.policies import Policy
+from bot.core.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +41,14 @@ class TieredClassifier:
         tier2: ModelTier | None = None,
         tier1_effort: str | None = None,
         tier2_effort: str | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         """Efforts override every policy's reasoning_effort for that tier (None: the policy's)."""
         self.tier1 = tier1
         self.tier2 = tier2
         self.tier1_effort = tier1_effort
         self.tier2_effort = tier2_effort
+        self.telemetry = telemetry or Telemetry()  # counts every call to a tier, for /metrics
 
     async def aclose(self) -> None:
         await self.tier1.aclose()
@@ -69,12 +72,14 @@ class TieredClassifier:
             first = previous
         else:
             first = await self.tier1.classify(policy, request, effort=effort or self.tier1_effort)
+            self.telemetry.model_call(first)
         cause = escalation_cause(policy, first, escalate)
         if cause is None or self.tier2 is None:
             if cause is not None:
                 log.debug("would escalate %s (%s) but no tier 2 is configured", policy.id, cause)
             return first
         second = await self.tier2.classify(policy, request, effort=effort or self.tier2_effort)
+        self.telemetry.model_call(second)
         log.info("escalated %s to tier 2 (%s)", policy.id, cause)
         if isinstance(second, Verdict):
             return dataclasses.replace(second, previous=first)

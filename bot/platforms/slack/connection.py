@@ -50,6 +50,8 @@ class SlackAdapter:
         self._port = SlackPort(self._bot, make_client(admin, base) if admin else None)
         self._app_token = settings.slack_app_token.get_secret_value()
         self._secret = settings.slack_signing_secret.get_secret_value()
+        self._socket: AsyncSocketModeHandler | None = None
+        self._listening = False
         if not self._app_token and not self._secret:
             raise SystemExit(
                 "modbot: Slack needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode); "
@@ -125,6 +127,7 @@ class SlackAdapter:
             raise SystemExit(f"modbot: SLACK_APP_TOKEN was refused: {probe.error}")
         handler = AsyncSocketModeHandler(app, self._app_token, web_client=client,
                                          logger=logging.getLogger("bot.platforms.slack.socket"))  # fmt: skip
+        self._socket = handler
         # Connecting retries until Slack answers; do it beside the other adapters, not before them.
         background.spawn("socket mode connect", handler.connect_async())  # type: ignore[no-untyped-call]
         log.info("slack: connecting over Socket Mode")
@@ -146,6 +149,15 @@ class SlackAdapter:
                     f"modbot: cannot listen for Slack on {host}:{port} ({exc.strerror})"
                 ) from exc
             log.info("slack: listening for Slack on http://%s:%d%s", host, port, EVENTS_PATH)
+            self._listening = True
             yield
         finally:
+            self._listening = False
             await runner.cleanup()
+
+    def connected(self) -> bool:
+        """Socket Mode: the websocket is up; HTTP mode: the server listens (for /readyz)."""
+        if self._socket is not None:
+            client = self._socket.client
+            return bool(client.current_session is not None and not client.closed)
+        return self._listening

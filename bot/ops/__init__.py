@@ -1,0 +1,1 @@
+"""Running modbot for months: logging setup, health and metrics endpoint, `modbot doctor`."""
