@@ -55,6 +55,8 @@ class Settings(BaseSettings):
 
     # Platforms (each adapter starts only when its credentials are set)
     discord_token: SecretStr = SecretStr("")
+    discord_api_base_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str = ""  # empty: what GET /gateway/bot answers
     slack_bot_token: SecretStr = SecretStr("")
     slack_app_token: SecretStr = SecretStr("")
     slack_signing_secret: SecretStr = SecretStr("")
