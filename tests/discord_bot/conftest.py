@@ -14,6 +14,8 @@ import pytest
 
 from bot.cli.run_cmd import serve
 from bot.config import Settings
+from bot.platforms.discord.connection import DiscordSettings, ModbotClient
+from bot.platforms.discord.port import DiscordPort
 from tests.core_flow.conftest import stand_in
 from tests.fakes import FakeOllama
 from tests.fakes.discord_driver import Driver, render
@@ -88,6 +90,18 @@ class Bot:
 
         result: dict[str, Any] = await self.fake.wait_for(found, wait_s)
         return result
+
+
+@contextlib.asynccontextmanager
+async def logged_in_port(fake: FakeDiscord) -> AsyncIterator[DiscordPort]:
+    """A Discord port of its own (REST only, no gateway), for calling the port directly."""
+    client = ModbotClient(DiscordSettings("fake-token", api_base_url=fake.api))
+    discord.http.Route.BASE = fake.api
+    await client.login("fake-token")
+    try:
+        yield DiscordPort(client)
+    finally:
+        await client.close()
 
 
 @pytest.fixture

@@ -173,8 +173,8 @@ def buttons(data: JSON) -> dict[str, str]:
 
 
 def reply_text(found: Interaction) -> str:
-    parts = [render(c.get("data") or {}) for c in found.callbacks if c.get("type") in (4, 7)]
-    if found.original:
+    parts = [render(c.get("data") or {}) for c in found.callbacks if c.get("type") == 7]
+    if found.original:  # a type-4 response, as last edited
         parts.append(render(found.original))
     parts += [render(f) for f in found.followups]
     return "\n".join(p for p in parts if p)

@@ -72,6 +72,8 @@ class ModbotClient(discord.Client):
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(*DYNAMIC_ITEMS)
+        if self._served is None:
+            return  # a client used for REST only (tests of the port)
         self._spawn("discord-command-sync", self._sync_commands)
         self._spawn("discord-intents-check", self._check_intents)
 

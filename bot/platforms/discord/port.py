@@ -14,8 +14,10 @@ import contextlib
 import datetime
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
+from discord.http import Route, handle_message_parameters
 
 from bot.core.ports import Capabilities, PlatformResult
 from bot.core.views import FlagView, MemberNotice
@@ -67,13 +69,22 @@ class DiscordPort:
         except (TimeoutError, OSError) as exc:
             return PlatformResult(False, error=f"{what}: {type(exc).__name__}; will retry")
 
+    async def _send(self, channel_id: str, **message: Any) -> str:
+        """Send through discord.py's HTTP layer: ids stay strings, nothing is cached."""
+        with handle_message_parameters(
+            previous_allowed_mentions=self.client.allowed_mentions, **message
+        ) as params:
+            sent = await self.client.http.send_message(channel_id, params=params)
+        return str(sent["id"])
+
     async def post_flag(self, view: FlagView, mod_channel_id: str) -> PlatformResult:
         async def post() -> str:
-            channel = self.client.get_partial_messageable(int(mod_channel_id), guild_id=int(view.space_id))
-            sent = await channel.send(
-                embed=flag_embed(view), view=flag_components(view), nonce=card_nonce(view.case_id)
+            return await self._send(
+                mod_channel_id,
+                embed=flag_embed(view),
+                view=flag_components(view),
+                nonce=card_nonce(view.case_id),
             )
-            return str(sent.id)
 
         need = (
             f"modbot lacks View Channel, Send Messages or Embed Links in the mod channel <#{mod_channel_id}>"
@@ -82,10 +93,8 @@ class DiscordPort:
 
     async def update_flag(self, ref: str, view: FlagView, mod_channel_id: str) -> PlatformResult:
         async def edit() -> str:
-            channel = self.client.get_partial_messageable(int(mod_channel_id), guild_id=int(view.space_id))
-            await channel.get_partial_message(int(ref)).edit(
-                embed=flag_embed(view), view=flag_components(view)
-            )
+            with handle_message_parameters(embed=flag_embed(view), view=flag_components(view)) as params:
+                await self.client.http.edit_message(mod_channel_id, ref, params=params)
             return ref
 
         need = f"modbot lacks View Channel or Send Messages in the mod channel <#{mod_channel_id}>"
@@ -93,8 +102,10 @@ class DiscordPort:
 
     async def delete_message(self, space_id: str, channel_id: str, message_id: str) -> PlatformResult:
         async def delete() -> str:
+            route = Route("DELETE", "/channels/{channel_id}/messages/{message_id}",
+                          channel_id=channel_id, message_id=message_id)  # fmt: skip
             with contextlib.suppress(discord.NotFound):  # already gone: the goal is met
-                await self.client.http.delete_message(int(channel_id), int(message_id), reason="modbot case")
+                await self.client.http.request(route, reason="modbot case")
             return message_id
 
         need = f"modbot lacks the Manage Messages permission in <#{channel_id}>"
@@ -105,8 +116,8 @@ class DiscordPort:
 
         async def timeout() -> str:
             await self.client.http.edit_member(
-                int(space_id),
-                int(user_id),
+                space_id,
+                user_id,
                 reason=reason[:512],
                 communication_disabled_until=until.isoformat(),
             )
@@ -120,10 +131,8 @@ class DiscordPort:
 
     async def dm(self, notice: MemberNotice) -> PlatformResult:
         async def send() -> str:
-            data = await self.client.http.start_private_message(int(notice.user_id))
-            channel = self.client.get_partial_messageable(int(data["id"]), type=discord.ChannelType.private)
-            sent = await channel.send(**notice_message(notice))
-            return str(sent.id)
+            channel = await self.client.http.start_private_message(notice.user_id)
+            return await self._send(str(channel["id"]), **notice_message(notice))
 
         closed = f"<@{notice.user_id}> does not accept direct messages from this server; they were not told"
         return await self._call("sending the direct message", closed, send)
