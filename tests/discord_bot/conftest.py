@@ -43,6 +43,7 @@ class Bot:
     ollama: FakeOllama
     db: Path
     driver: Driver
+    model_open: asyncio.Event
     task: asyncio.Task[int] | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -112,9 +113,16 @@ async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
         bot_role="800",
     )  # fmt: skip
     saved_base, saved_gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    async with FakeDiscord() as fake, FakeOllama(stand_in) as ollama:
+    model_open = asyncio.Event()
+    model_open.set()
+
+    async def model(body: dict[str, Any]) -> Any:
+        await model_open.wait()  # a test may hold the model to keep jobs queued
+        return stand_in(body)
+
+    async with FakeDiscord() as fake, FakeOllama(model) as ollama:
         fake.guilds[GUILD] = guild
-        running = Bot(fake, ollama, tmp_path / "modbot.db", Driver(fake, guild))
+        running = Bot(fake, ollama, tmp_path / "modbot.db", Driver(fake, guild), model_open)
         await running.start()
         try:
             yield running

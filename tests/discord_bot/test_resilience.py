@@ -32,15 +32,49 @@ async def test_edited_messages_are_checked_again_even_when_not_cached(bot: Bot) 
     await d.edit(cached, "gg, selling aimbot now")
     assert f"/{cached}" in render(await bot.card(f"/{cached}"))
     # A message from before this process started is not in discord.py's cache: the raw event.
-    await bot.restart()
     old = await d.say(SAM, GENERAL, "good game")
-    bot.fake.messages[old]["id"] = old
     await bot.restart()
     await d.edit(old, "good game, selling aimbot keys")
     assert f"/{old}" in render(await bot.card(f"/{old}"))
 
 
-async def test_bots_and_unchanged_edits_are_not_checked(bot: Bot) -> None:
+async def test_a_message_deleted_before_its_check_is_skipped(bot: Bot) -> None:
+    d = bot.driver
+    await set_up(bot)
+    bot.model_open.clear()  # the one model slot is busy with the first message
+    first = await d.say(SAM, GENERAL, "selling aimbot, first")
+    gone = await d.say(SAM, GENERAL, "selling aimbot, deleted")
+    await d.delete(gone)
+    last = await d.say(SAM, GENERAL, "selling aimbot, last")
+    bot.model_open.set()
+    await bot.card(f"/{first}")
+    await bot.card(f"/{last}")  # checked after the deleted one would have been
+    assert not any(f"/{gone}" in render(c) for c in bot.cards())
+    asked = [r for r in bot.ollama.requests if "deleted" in str(r)]
+    assert asked == []
+
+
+async def test_a_dropped_connection_resumes_and_loses_nothing(bot: Bot) -> None:
+    d = bot.driver
+    await set_up(bot)
+    resumes = bot.fake.gateway.resumes
+    await bot.fake.gateway.drop()
+    missed = await d.say(SAM, GENERAL, "selling aimbot while reconnecting")
+    await bot.fake.wait_for(lambda: bot.fake.gateway.resumes > resumes)
+    assert f"/{missed}" in render(await bot.card(f"/{missed}"))
+
+
+async def test_timeout_button_times_the_author_out_and_tells_them(bot: Bot) -> None:
+    d = bot.driver
+    await set_up(bot)
+    await d.say(SAM, GENERAL, "selling aimbot")
+    card = await bot.card("stand-in verdict")
+    await d.answered(await d.click(MOD, card["id"], buttons(card)["Timeout"]))
+    await bot.fake.wait_for(lambda: SAM.id in bot.fake.timeouts)
+    assert "timed out" in render(await bot.dm(SAM, "timed out")).lower()
+
+
+async def test_bots_are_not_checked(bot: Bot) -> None:
     d = bot.driver
     await set_up(bot)
     other_bot = FakeUser("950", "otherbot", bot=True)

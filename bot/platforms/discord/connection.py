@@ -123,6 +123,10 @@ class ModbotClient(discord.Client):
         if self._served is not None:
             await self._served.intake.on_raw_message_edit(event)
 
+    async def on_raw_message_delete(self, event: discord.RawMessageDeleteEvent) -> None:
+        if self._served is not None:
+            await self._served.intake.on_raw_message_delete(event)
+
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
         if self._served is not None:
             await self._served.interactions.on_interaction(interaction)

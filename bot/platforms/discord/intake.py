@@ -1,7 +1,8 @@
 """Guild messages -> `IncomingMessage` with recent context -> `core.submit`.
 
 Context comes from discord.py's message cache (no REST call per message). Edits with new
-text are checked again, also for messages older than the cache (the raw edit event). Bots,
+text are checked again, also for messages older than the cache (the raw edit event); a
+message deleted before its check is withdrawn from the core's queue. Bots,
 webhooks and modbot itself are ignored. A listener never raises to discord.py: a failed
 submit is logged, and the event counts as handled only once `submit` returned.
 """
@@ -9,6 +10,7 @@ submit is logged, and the event counts as handled only once `submit` returned.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 
 import discord
 
@@ -18,6 +20,7 @@ from bot.core.service import ModerationCore
 log = logging.getLogger(__name__)
 
 CONTEXT_MESSAGES = 20
+DELETED_REMEMBERED = 1000
 USER_MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 
 
@@ -25,6 +28,9 @@ class Intake:
     def __init__(self, core: ModerationCore, client: discord.Client) -> None:
         self.core = core
         self.client = client
+        # discord.py runs each event in its own task, so a delete can overtake its message's
+        # submit: remember recent deletions and withdraw again once the submit is done.
+        self._deleted: OrderedDict[tuple[str, str], None] = OrderedDict()
 
     def _watched(self, message: discord.Message) -> bool:
         author = message.author
@@ -50,6 +56,21 @@ class Intake:
         message = event.message
         if self._watched(message):
             await self._submit(self._incoming(message, edited=True))
+
+    async def on_raw_message_delete(self, event: discord.RawMessageDeleteEvent) -> None:
+        if event.guild_id is None:
+            return
+        key = (str(event.guild_id), str(event.message_id))
+        self._deleted[key] = None
+        while len(self._deleted) > DELETED_REMEMBERED:
+            self._deleted.popitem(last=False)
+        await self._withdraw(*key)
+
+    async def _withdraw(self, space_id: str, message_id: str) -> None:
+        try:
+            await self.core.withdraw(space_id, message_id)
+        except Exception:
+            log.exception("could not withdraw deleted message %s", message_id)
 
     def _incoming(self, message: discord.Message, *, edited: bool) -> IncomingMessage:
         channel = message.channel
@@ -80,7 +101,13 @@ class Intake:
         return tuple(reversed(lines))
 
     async def _submit(self, msg: IncomingMessage) -> None:
+        key = (msg.space_id, msg.message_id)
+        if key in self._deleted:
+            return
         try:
             await self.core.submit(msg)
         except Exception:  # never raise into discord.py's dispatcher; the message is logged
             log.exception("could not submit message %s in %s", msg.message_id, msg.space_id)
+            return
+        if key in self._deleted:  # deleted while it was being submitted
+            await self._withdraw(*key)
