@@ -93,6 +93,14 @@ class Bot:
         return result
 
 
+async def set_up(bot: Bot) -> None:
+    d = bot.driver
+    done = await d.answered(await d.slash(ADMIN, "setup", GENERAL, mod_channel=MODS))
+    assert "setup saved" in done and f"<#{MODS}>" in done, done
+    enabled = await d.answered(await d.slash(ADMIN, "policy enable", GENERAL, policy="game-cheating"))
+    assert "game-cheating" in enabled and "⚠" not in enabled, enabled
+
+
 @contextlib.asynccontextmanager
 async def logged_in_port(fake: FakeDiscord) -> AsyncIterator[DiscordPort]:
     """A Discord port of its own (REST only, no gateway), for calling the port directly."""

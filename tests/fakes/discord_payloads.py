@@ -7,9 +7,12 @@ are fixed small snowflakes so a test can name them.
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from aiohttp import web
 
 JSON = dict[str, Any]
 
@@ -129,3 +132,33 @@ class Snowflakes:
 
     def __call__(self) -> str:
         return str(next(self._next))
+
+
+def interaction_message(data: JSON, interaction: JSON) -> JSON:
+    author = {"id": interaction["application_id"], "username": "modbot", "discriminator": "0",
+              "avatar": None, "bot": True}  # fmt: skip
+    base = {
+        "channel_id": interaction.get("channel_id"), "author": author, "content": "",
+        "timestamp": now_iso(), "edited_timestamp": None, "tts": False, "mention_everyone": False,
+        "mentions": [], "mention_roles": [], "attachments": [], "embeds": [], "pinned": False,
+        "type": 19, "components": [], "flags": 0,
+    }  # fmt: skip
+    return {**base, **{k: v for k, v in data.items() if k != "attachments"}}
+
+
+async def read_body(request: web.Request) -> Any:
+    """JSON, or multipart/form-data with a `payload_json` part (a message with files)."""
+    if request.content_type.startswith("multipart/"):
+        body: JSON = {}
+        files: list[JSON] = []
+        reader = await request.multipart()
+        async for part in reader:
+            if part.name == "payload_json":  # type: ignore[union-attr]
+                body.update(json.loads(await part.text()))  # type: ignore[union-attr]
+            else:
+                raw = await part.read()  # type: ignore[union-attr]
+                files.append({"name": part.filename, "text": raw.decode("utf-8", "replace")})  # type: ignore[union-attr]
+        body["_files"] = files
+        return body
+    text = await request.text()
+    return json.loads(text) if text else None

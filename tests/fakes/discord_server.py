@@ -19,7 +19,15 @@ from aiohttp import web
 
 from tests.fakes.discord_gateway import Gateway
 from tests.fakes.discord_limits import message_problems, modal_problems
-from tests.fakes.discord_payloads import FakeGuild, FakeUser, Snowflakes, message, now_iso
+from tests.fakes.discord_payloads import (
+    FakeGuild,
+    FakeUser,
+    Snowflakes,
+    interaction_message,
+    message,
+    now_iso,
+    read_body,
+)
 
 JSON = dict[str, Any]
 BODY = web.RequestKey("body", object)
@@ -141,7 +149,7 @@ class FakeDiscord:
     @web.middleware
     async def _record(self, request: web.Request, handler: Any) -> web.StreamResponse:
         path = request.path.removeprefix("/api/v10")
-        body = await _read_body(request) if request.can_read_body else None
+        body = await read_body(request) if request.can_read_body else None
         request[BODY] = body
         entry = Request(request.method, path, body)
         self.requests.append(entry)
@@ -319,7 +327,7 @@ class FakeDiscord:
             self._apply_update(found.payload["message"]["id"], body)  # deferred update: the card
             return reply(self.messages.get(found.payload["message"]["id"], {}))
         found.original = {**(found.original or {"id": self.ids()}), **body}
-        return reply(_as_message(found.original, found.payload))
+        return reply(interaction_message(found.original, found.payload))
 
     async def _followup(self, request: web.Request) -> web.Response:
         found = self._by_token(request.match_info["token"])
@@ -330,40 +338,10 @@ class FakeDiscord:
             return error(400, 50035, "Invalid Form Body: " + "; ".join(problems))
         sent = {"id": self.ids(), **body}
         found.followups.append(sent)
-        return reply(_as_message(sent, found.payload))
+        return reply(interaction_message(sent, found.payload))
 
     async def _attachment(self, request: web.Request) -> web.Response:
         data = self.files.get(request.match_info["aid"])
         if data is None:
             return web.Response(status=404)
         return web.Response(body=data, content_type="application/octet-stream")
-
-
-def _as_message(data: JSON, interaction: JSON) -> JSON:
-    author = {"id": interaction["application_id"], "username": "modbot", "discriminator": "0",
-              "avatar": None, "bot": True}  # fmt: skip
-    base = {
-        "channel_id": interaction.get("channel_id"), "author": author, "content": "",
-        "timestamp": now_iso(), "edited_timestamp": None, "tts": False, "mention_everyone": False,
-        "mentions": [], "mention_roles": [], "attachments": [], "embeds": [], "pinned": False,
-        "type": 19, "components": [], "flags": 0,
-    }  # fmt: skip
-    return {**base, **{k: v for k, v in data.items() if k != "attachments"}}
-
-
-async def _read_body(request: web.Request) -> Any:
-    """JSON, or multipart/form-data with a `payload_json` part (a message with files)."""
-    if request.content_type.startswith("multipart/"):
-        body: JSON = {}
-        files: list[JSON] = []
-        reader = await request.multipart()
-        async for part in reader:
-            if part.name == "payload_json":  # type: ignore[union-attr]
-                body.update(json.loads(await part.text()))  # type: ignore[union-attr]
-            else:
-                raw = await part.read()  # type: ignore[union-attr]
-                files.append({"name": part.filename, "text": raw.decode("utf-8", "replace")})  # type: ignore[union-attr]
-        body["_files"] = files
-        return body
-    text = await request.text()
-    return json.loads(text) if text else None

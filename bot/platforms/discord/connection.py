@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 MESSAGE_CONTENT_FLAGS = (1 << 18) | (1 << 19)  # GATEWAY_MESSAGE_CONTENT(_LIMITED)
 LOGIN_TIMEOUT_S = 30.0
+REST_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +92,14 @@ class ModbotClient(discord.Client):
         task.add_done_callback(self._tasks.discard)
 
     async def _sync_commands(self) -> None:
-        await sync_commands(
-            self, command_payload(self.handlers().interactions.core.commands.commands.values())
-        )
+        async with asyncio.timeout(REST_TIMEOUT_S):
+            await sync_commands(
+                self, command_payload(self.handlers().interactions.core.commands.commands.values())
+            )
 
     async def _check_intents(self) -> None:
-        info = await self.application_info()
+        async with asyncio.timeout(REST_TIMEOUT_S):
+            info = await self.application_info()
         if not info.flags.value & MESSAGE_CONTENT_FLAGS:
             log.error(
                 "Discord: the Message Content intent is switched off for this application. modbot sees "
@@ -131,9 +134,20 @@ class ModbotClient(discord.Client):
         if self._served is not None:
             await self._served.interactions.on_interaction(interaction)
 
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        await self._know(guild)
+
     async def on_guild_join(self, guild: discord.Guild) -> None:
-        if self._served is not None:
+        await self._know(guild)
+
+    async def _know(self, guild: discord.Guild) -> None:
+        """Record the server's name (DMs to members say where they were moderated)."""
+        if self._served is None:
+            return
+        try:
             await self._served.interactions.core.ensure_space(str(guild.id), "discord", guild.name)
+        except Exception:
+            log.exception("could not record server %s", guild.id)
 
     @contextlib.asynccontextmanager
     async def serving_core(self, core: ModerationCore) -> AsyncIterator[None]:

@@ -24,6 +24,7 @@ from bot.platforms.discord.commands import CHECK_MENU, ROOT, invoked
 log = logging.getLogger(__name__)
 
 DOWNLOAD_TIMEOUT_S = 20.0
+INTERACTION_TIMEOUT_S = 600.0  # slow commands (policy test) included; a token lives 15 minutes
 MAX_UPLOAD_BYTES = 256 * 1024
 Itx = discord.Interaction[Any]
 
@@ -54,16 +55,20 @@ class Interactions:
     async def on_interaction(self, interaction: Itx) -> None:
         """Application commands, autocomplete and modals (buttons go through DynamicItem)."""
         try:
-            kind = interaction.type
-            if kind is discord.InteractionType.application_command:
-                await self._command(interaction)
-            elif kind is discord.InteractionType.autocomplete:
-                await self._autocomplete(interaction)
-            elif kind is discord.InteractionType.modal_submit:
-                await self._modal(interaction)
+            async with asyncio.timeout(INTERACTION_TIMEOUT_S):
+                await self._route(interaction)
         except Exception:  # answer with an error rather than leave "the application did not respond"
             log.exception("interaction %s failed", interaction.id)
             await self._failed(interaction)
+
+    async def _route(self, interaction: Itx) -> None:
+        kind = interaction.type
+        if kind is discord.InteractionType.application_command:
+            await self._command(interaction)
+        elif kind is discord.InteractionType.autocomplete:
+            await self._autocomplete(interaction)
+        elif kind is discord.InteractionType.modal_submit:
+            await self._modal(interaction)
 
     async def _failed(self, interaction: Itx) -> None:
         try:
@@ -173,19 +178,21 @@ class Interactions:
 
     async def case_button(self, interaction: Itx, case_id: int, action: str) -> None:
         try:
-            actor = actor_of(interaction)
-            if action == "show_reasoning":
-                await send(interaction, await self.core.reasoning(case_id, actor))
-                return
-            outcome = await self.core.decide(case_id, actor, action)
-            await send(interaction, outcome.reply())  # the card itself is edited by the core's outbox
+            async with asyncio.timeout(INTERACTION_TIMEOUT_S):
+                actor = actor_of(interaction)
+                if action == "show_reasoning":
+                    await send(interaction, await self.core.reasoning(case_id, actor))
+                    return
+                outcome = await self.core.decide(case_id, actor, action)
+                await send(interaction, outcome.reply())  # the card itself is edited by the core's outbox
         except Exception:
             log.exception("button %s on case %s failed", action, case_id)
             await self._failed(interaction)
 
     async def appeal_decision(self, interaction: Itx, appeal_id: int, outcome: str) -> None:
         try:
-            result = await self.core.decide_appeal(appeal_id, actor_of(interaction), outcome)
+            async with asyncio.timeout(INTERACTION_TIMEOUT_S):
+                result = await self.core.decide_appeal(appeal_id, actor_of(interaction), outcome)
             await send(interaction, Reply(result.ok, result.message, code="ok" if result.ok else "refused"))
         except Exception:
             log.exception("appeal decision %s on appeal %s failed", outcome, appeal_id)

@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-from tests.discord_bot.conftest import ADMIN, EVE, GENERAL, MOD, MODS, SAM, Bot
+from tests.discord_bot.conftest import EVE, GENERAL, MOD, SAM, Bot, set_up
 from tests.fakes.discord_driver import buttons, is_ephemeral, render
-
-
-async def set_up(bot: Bot) -> None:
-    d = bot.driver
-    done = await d.answered(await d.slash(ADMIN, "setup", GENERAL, mod_channel=MODS))
-    assert "setup saved" in done and f"<#{MODS}>" in done, done
-    enabled = await d.answered(await d.slash(ADMIN, "policy enable", GENERAL, policy="game-cheating"))
-    assert "game-cheating" in enabled and "⚠" not in enabled, enabled
 
 
 async def test_flag_remove_appeal_overturn(bot: Bot) -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.discord_bot.conftest import ADMIN, GENERAL, MOD, MODS, SAM, Bot
-from tests.discord_bot.test_flow import set_up
+from tests.discord_bot.conftest import ADMIN, GENERAL, MOD, MODS, SAM, Bot, set_up
 from tests.fakes.discord_driver import is_ephemeral, render
 
 BROKEN = "id: game-cheating\nversion: 2\ntitle: x\nrules:\n  - id: GC1\n    txt: oops\n"

@@ -7,8 +7,7 @@ import logging
 import pytest
 
 from bot.core.views import FlagView
-from tests.discord_bot.conftest import ADMIN, GENERAL, MOD, MODS, SAM, Bot, logged_in_port
-from tests.discord_bot.test_flow import set_up
+from tests.discord_bot.conftest import ADMIN, GENERAL, MOD, MODS, SAM, Bot, logged_in_port, set_up
 from tests.fakes.discord_driver import buttons, render
 from tests.fakes.discord_payloads import FakeUser
 
