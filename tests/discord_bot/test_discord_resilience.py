@@ -171,3 +171,26 @@ async def test_message_content_switched_off_is_said_plainly(
         await bot.fake.wait_for(lambda: len(bot.fake.calls("GET", "/oauth2/applications/@me")) >= 2)
         await bot.driver.answered(await bot.driver.slash(ADMIN, "help", GENERAL))
     assert any("Message Content intent is switched off" in r.getMessage() for r in caplog.records)
+
+
+async def test_the_moderator_role_given_at_setup_can_act(bot: Bot) -> None:
+    d = bot.driver
+    helper = FakeUser("304", "hal", roles=["777"])  # no Manage Messages, but the mod role
+    d.guild.members[helper.id] = helper
+    await set_up(bot)
+    await d.answered(await d.slash(ADMIN, "setup", GENERAL, mod_role="777"))
+    bad = await d.say(SAM, GENERAL, "selling aimbot")
+    card = await bot.card("stand-in verdict")
+    await d.answered(await d.click(helper, card["id"], buttons(card)["Remove"]))
+    await bot.fake.wait_for(lambda: bad in bot.fake.deleted)
+
+
+async def test_long_texts_are_cut_to_discords_limits(bot: Bot) -> None:
+    every = ("remove", "dismiss", "timeout", "escalate", "add_example", "show_reasoning")
+    view = FlagView(2, "100", GENERAL, "1", SAM.id, "sam", "x" * 5000, "game-cheating", "Game cheating " * 30,
+                    ("GC1",), "why " * 2000, "high", 1, "open", appeal_id=1, appeal_statement="s" * 3000,
+                    buttons=every)  # fmt: skip
+    async with logged_in_port(bot.fake) as port:
+        posted = await port.post_flag(view, MODS)
+    assert posted.ok, posted.error
+    assert "why why" in render(bot.fake.messages[posted.ref])

@@ -31,12 +31,21 @@ LABELS: dict[CardButton, tuple[str, discord.ButtonStyle]] = {
     "overturn": ("Overturn", discord.ButtonStyle.success),
 }
 DESCRIPTION_MAX = 4000
+RATIONALE_MAX = 1500
 FIELD_MAX = 1000
+EMBED_TOTAL_MAX = 5900
 
 
 def cut(text: str, limit: int) -> str:
     text = text.strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def fit(embed: discord.Embed) -> discord.Embed:
+    """Drop trailing fields until the embed is within Discord's 6000 characters."""
+    while len(embed) > EMBED_TOTAL_MAX and embed.fields:
+        embed.remove_field(len(embed.fields) - 1)
+    return embed
 
 
 def jump_link(space_id: str, channel_id: str, message_id: str) -> str:
@@ -47,31 +56,32 @@ def flag_embed(view: FlagView) -> discord.Embed:
     shadow = " (shadow mode)" if view.shadow else ""
     embed = discord.Embed(
         title=cut(f"Case #{view.case_id} · {view.policy_title}{shadow}", 256),
-        description=cut(view.rationale or "(no rationale)", DESCRIPTION_MAX),
+        description=cut(view.rationale or "(no rationale)", RATIONALE_MAX),
         colour=COLOURS.get(view.status, 0xC0392B),
     )
     status = view.status_label
     if view.decided_by:
         status += f" by <@{view.decided_by}>"
     tier = TIER_NAMES.get(view.tier, str(view.tier))
-    for name, value, inline in (
-        ("Status", status, True),
-        ("Policy", f"`{view.policy_id}`", True),
-        ("Rules", view.rules, True),
-        ("Confidence", view.confidence, True),
-        ("Tier", tier, True),
-        ("Author", f"<@{view.author_id}> ({view.author_name})", True),
-        ("Channel", f"<#{view.channel_id}>", True),
-        ("Message", jump_link(view.space_id, view.channel_id, view.message_id), False),
-        ("Excerpt", f">>> {view.excerpt}" if view.excerpt else "", False),
-        ("Moderator note", view.moderator_note, False),
-        ("Appeal", _appeal(view), False),
-        ("Second opinion (120b)", view.second_opinion, False),
-        ("Note", view.notice, False),
+    # Per-field limits keep the whole card under Discord's 6000 characters per message's embeds.
+    for name, value, inline, limit in (
+        ("Status", status, True, 200),
+        ("Policy", f"`{view.policy_id}`", True, 100),
+        ("Rules", view.rules, True, 200),
+        ("Confidence", view.confidence, True, 20),
+        ("Tier", tier, True, 20),
+        ("Author", f"<@{view.author_id}> ({view.author_name})", True, 150),
+        ("Channel", f"<#{view.channel_id}>", True, 50),
+        ("Message", jump_link(view.space_id, view.channel_id, view.message_id), False, 150),
+        ("Excerpt", f">>> {view.excerpt}" if view.excerpt else "", False, 600),
+        ("Moderator note", view.moderator_note, False, 400),
+        ("Appeal", _appeal(view), False, FIELD_MAX),
+        ("Second opinion (120b)", view.second_opinion, False, 800),
+        ("Note", view.notice, False, 300),
     ):
         if value:
-            embed.add_field(name=name, value=cut(value, FIELD_MAX), inline=inline)
-    return embed
+            embed.add_field(name=name, value=cut(value, limit), inline=inline)
+    return fit(embed)
 
 
 def _appeal(view: FlagView) -> str:
@@ -114,6 +124,7 @@ def notice_message(notice: MemberNotice) -> dict[str, Any]:
     if notice.action:
         embed.add_field(name="What happened", value=cut(notice.action, FIELD_MAX), inline=False)
     embed.set_footer(text=f"case #{notice.case_id}")
+    fit(embed)
     out: dict[str, Any] = {"content": cut(notice.text, 2000), "embed": embed}
     if notice.can_appeal:
         view = discord.ui.View(timeout=None)
@@ -136,7 +147,7 @@ def reply_message(reply: Reply) -> dict[str, Any]:
     text = "\n".join(body)
     out: dict[str, Any] = {"content": cut(text, 2000)}
     if embed is not None:
-        out["embed"] = embed
+        out["embed"] = fit(embed)
     files = []
     if len(text) > 2000:  # the whole text as a file; the first part stays readable above
         files.append(discord.File(io.BytesIO(text.encode()), filename="reply.txt"))
