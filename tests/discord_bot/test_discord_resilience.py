@@ -194,3 +194,11 @@ async def test_long_texts_are_cut_to_discords_limits(bot: Bot) -> None:
         posted = await port.post_flag(view, MODS)
     assert posted.ok, posted.error
     assert "why why" in render(bot.fake.messages[posted.ref])
+
+
+async def test_the_gateway_comes_from_discord_unless_configured(bot: Bot) -> None:
+    assert len(bot.fake.calls("GET", "/gateway/bot")) == 1
+    bot.gateway_url = f"ws://127.0.0.1:{bot.fake.port}/gateway"
+    await bot.restart()
+    assert len(bot.fake.calls("GET", "/gateway/bot")) == 1
+    assert bot.fake.gateway.identifies == 2

@@ -6,6 +6,7 @@ card that would bounce on Discord bounces in the tests too.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 JSON = dict[str, Any]
@@ -96,3 +97,47 @@ def _inputs(row: JSON) -> list[JSON]:
         inner = row.get("component")
         return [dict(inner, label=row.get("label"))] if inner else []
     return list(row.get("components") or [])
+
+
+NAME = re.compile(r"^[-_\w]{1,32}$")
+
+
+def command_problems(commands: list[JSON]) -> list[str]:
+    """Application commands: names, descriptions, option counts, required options first."""
+    problems: list[str] = []
+    if len(commands) > 100:
+        problems.append("commands: at most 100")
+    for command in commands:
+        if command.get("type", 1) == 1:
+            problems += _options_problems(command)
+        elif not 1 <= len(command.get("name", "")) <= 32 or command.get("description"):
+            problems.append(f"{command.get('name')}: a menu has a name of 1-32 and no description")
+    return problems
+
+
+def _options_problems(node: JSON) -> list[str]:
+    problems: list[str] = []
+    name = node.get("name", "")
+    if not NAME.match(name) or name != name.lower():
+        problems.append(f"{name!r}: names are 1-32 lowercase letters, digits, - or _")
+    if not 1 <= len(node.get("description", "")) <= 100:
+        problems.append(f"{name}: description must be 1-100 characters")
+    options = node.get("options") or []
+    if len(options) > 25:
+        problems.append(f"{name}: at most 25 options")
+    seen_optional = False
+    for option in options:
+        if option.get("type") in (1, 2):
+            problems += _options_problems(option)
+            continue
+        problems += _options_problems({k: v for k, v in option.items() if k != "options"})
+        if option.get("required"):
+            if seen_optional:
+                problems.append(f"{name}: required options must come before optional ones")
+        else:
+            seen_optional = True
+        if option.get("autocomplete") and option.get("choices"):
+            problems.append(f"{option.get('name')}: autocomplete and choices cannot be combined")
+        if len(option.get("choices") or []) > 25:
+            problems.append(f"{option.get('name')}: at most 25 choices")
+    return problems

@@ -18,7 +18,7 @@ from typing import Any, Self
 from aiohttp import web
 
 from tests.fakes.discord_gateway import Gateway
-from tests.fakes.discord_limits import message_problems, modal_problems
+from tests.fakes.discord_limits import command_problems, message_problems, modal_problems
 from tests.fakes.discord_payloads import (
     FakeGuild,
     FakeUser,
@@ -275,13 +275,12 @@ class FakeDiscord:
 
     async def _put_commands(self, request: web.Request) -> web.Response:
         body = request[BODY] or []
-        stored = []
-        for command in body:
-            if len(command.get("description", "")) > 100 or len(command.get("name", "")) > 32:
-                return error(400, 50035, f"Invalid Form Body: command {command.get('name')}")
-            stored.append({**command, "id": self.ids(), "application_id": self.app_id, "version": "1"})
-        self.commands = stored
-        return reply(stored)
+        if problems := command_problems(body):
+            return error(400, 50035, "Invalid Form Body: " + "; ".join(problems))
+        self.commands = [
+            {**command, "id": self.ids(), "application_id": self.app_id, "version": "1"} for command in body
+        ]
+        return reply(self.commands)
 
     async def _callback(self, request: web.Request) -> web.Response:
         found = self.interactions.get(request.match_info["iid"])

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 MESSAGE_CONTENT_FLAGS = (1 << 18) | (1 << 19)  # GATEWAY_MESSAGE_CONTENT(_LIMITED)
 LOGIN_TIMEOUT_S = 30.0
 REST_TIMEOUT_S = 60.0
+MESSAGE_CACHE = 5000  # recent messages of every channel, for context without REST calls
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,7 @@ class ModbotClient(discord.Client):
             guild_ready_timeout=settings.guild_ready_timeout,
             max_ratelimit_timeout=settings.max_ratelimit_timeout,
             allowed_mentions=discord.AllowedMentions.none(),  # cards mention people without pinging
+            max_messages=MESSAGE_CACHE,
         )
         self.settings = settings
         self._served: Handlers | None = None

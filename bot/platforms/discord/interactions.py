@@ -106,27 +106,30 @@ class Interactions:
         if command.slow or has_file:
             await interaction.response.defer(ephemeral=True, thinking=True)
         args = await self._arguments(interaction, values)
+        if isinstance(args, Reply):
+            await send(interaction, args)
+            return
         reply = await self.core.run_command(path, actor_of(interaction), space, args, "discord")
         await send(interaction, reply)
 
-    async def _arguments(self, interaction: Itx, values: dict[str, Any]) -> dict[str, Value]:
+    async def _arguments(self, interaction: Itx, values: dict[str, Any]) -> dict[str, Value] | Reply:
         data: dict[str, Any] = dict(interaction.data or {})
         attachments: dict[str, Any] = (data.get("resolved") or {}).get("attachments") or {}
         args: dict[str, Value] = {}
         for name, value in values.items():
             if str(value) in attachments:
-                args[name] = await self._download(interaction, attachments[str(value)])
+                attachment = discord.Attachment(data=attachments[str(value)], state=interaction._state)
+                if attachment.size > MAX_UPLOAD_BYTES:
+                    kb = MAX_UPLOAD_BYTES // 1024
+                    return Reply.fail(
+                        "invalid", f"{attachment.filename} is larger than {kb} KB; a policy is smaller"
+                    )
+                async with asyncio.timeout(DOWNLOAD_TIMEOUT_S):
+                    raw = await attachment.read()
+                args[name] = Upload(attachment.filename, raw.decode("utf-8", errors="replace"))
             else:
                 args[name] = str(value)
         return args
-
-    async def _download(self, interaction: Itx, data: dict[str, Any]) -> Upload:
-        attachment = discord.Attachment(data=data, state=interaction._state)  # type: ignore[arg-type]
-        if attachment.size > MAX_UPLOAD_BYTES:
-            return Upload(attachment.filename, "")  # the core refuses an empty policy, by name
-        async with asyncio.timeout(DOWNLOAD_TIMEOUT_S):
-            raw = await attachment.read()
-        return Upload(attachment.filename, raw.decode("utf-8", errors="replace"))
 
     async def _autocomplete(self, interaction: Itx) -> None:
         _path, values, focused = invoked(dict(interaction.data or {}))
