@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.discord_bot.conftest import EVE, GENERAL, MOD, SAM, Bot, set_up
+from tests.discord_bot.conftest import EVE, GENERAL, MOD, MODS, SAM, Bot, set_up
 from tests.fakes.discord_driver import buttons, is_ephemeral, render
 
 
@@ -41,3 +41,16 @@ async def test_flag_remove_appeal_overturn(bot: Bot) -> None:
     assert "overturned" in await d.answered(overturn)
     told = await bot.dm(SAM, "accepted")
     assert "overturned" in render(told)
+
+
+async def test_the_model_sees_the_channels_recent_messages_as_context(bot: Bot) -> None:
+    d = bot.driver
+    await set_up(bot)
+    await d.say(EVE, GENERAL, "anyone know where to get a ranked boost?")
+    await d.say(MOD, MODS, "mods-only chatter")
+    await d.say(SAM, GENERAL, "selling aimbot, dm me")
+    await bot.card("stand-in verdict")
+    prompt = bot.ollama.requests[-1]["messages"][-1]["content"]
+    context, target = prompt.split("[TARGET]", 1)
+    assert "ranked boost" in context and "eve" in context
+    assert "mods-only" not in prompt and "selling aimbot" in target
