@@ -80,14 +80,15 @@ class Driver:
         return found
 
     async def slash(
-        self, user: FakeUser, path: str, channel_id: str, resolved: JSON | None = None, **options: Any
-    ) -> Interaction:
+        self, user: FakeUser, path: str, channel_id: str, resolved: JSON | None = None,
+        types: dict[str, int] | None = None, **options: Any,
+    ) -> Interaction:  # fmt: skip
         """`/modbot <path> name:value ...` as Discord sends it (nested subcommand options)."""
         names = path.split()
         leaf: JSON = {
             "name": names[-1],
             "type": SUBCOMMAND,
-            "options": [_option(k, v) for k, v in options.items()],
+            "options": [_option(k, v, (types or {}).get(k)) for k, v in options.items()],
         }
         if len(names) == 2:
             leaf = {"name": names[0], "type": GROUP, "options": [leaf]}
@@ -103,7 +104,12 @@ class Driver:
         attachment = {"id": aid, "filename": name, "size": len(text.encode()), "url": url,
                       "proxy_url": url, "content_type": "application/x-yaml"}  # fmt: skip
         return await self.slash(
-            user, "policy upload", channel_id, resolved={"attachments": {aid: attachment}}, file=aid
+            user,
+            "policy upload",
+            channel_id,
+            resolved={"attachments": {aid: attachment}},
+            types={"file": 11},
+            file=aid,
         )
 
     async def click(
@@ -145,8 +151,8 @@ class Driver:
         return reply_text(found)
 
 
-def _option(name: str, value: Any) -> JSON:
-    kind = 4 if isinstance(value, int) else 3
+def _option(name: str, value: Any, kind: int | None = None) -> JSON:
+    kind = kind or (4 if isinstance(value, int) else 3)
     return {"name": name, "type": kind, "value": value}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import discord
@@ -87,15 +88,27 @@ def command_payload(commands: Iterable[Command]) -> list[JSON]:
 
 
 def invoked(data: Mapping[str, Any]) -> tuple[tuple[str, ...], dict[str, Any], str]:
-    """(path, option values, focused option) of a `/modbot` interaction's nested options."""
+    """(path, option values, focused option) of a `/modbot` interaction's nested options.
+
+    An attachment option's value is its id, wrapped in `AttachmentRef` so it is never mistaken
+    for text that happens to look like one.
+    """
     path: list[str] = []
     options = list(data.get("options") or [])
     while options and options[0].get("type") in (SUB_COMMAND, SUB_GROUP):
         path.append(options[0]["name"])
         options = list(options[0].get("options") or [])
-    values = {o["name"]: o.get("value") for o in options}
+    values = {
+        o["name"]: AttachmentRef(str(o.get("value"))) if o.get("type") == ATTACHMENT else o.get("value")
+        for o in options
+    }
     focused = next((o["name"] for o in options if o.get("focused")), "")
     return tuple(path), values, focused
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentRef:
+    id: str
 
 
 def _normal(value: Any) -> Any:

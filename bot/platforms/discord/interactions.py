@@ -19,7 +19,7 @@ from bot.core.service import ModerationCore
 from bot.platforms.discord.actors import actor_of
 from bot.platforms.discord.buttons import APPEAL_FORM, POLICY_EDIT_FORM, appeal_form_id, policy_edit_id
 from bot.platforms.discord.cards import reply_message
-from bot.platforms.discord.commands import CHECK_MENU, ROOT, invoked
+from bot.platforms.discord.commands import CHECK_MENU, ROOT, AttachmentRef, invoked
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +117,10 @@ class Interactions:
         attachments: dict[str, Any] = (data.get("resolved") or {}).get("attachments") or {}
         args: dict[str, Value] = {}
         for name, value in values.items():
-            if str(value) in attachments:
-                attachment = discord.Attachment(data=attachments[str(value)], state=interaction._state)
+            if isinstance(value, AttachmentRef):
+                if value.id not in attachments:
+                    return Reply.fail("invalid", f"{name}: Discord sent no file")
+                attachment = discord.Attachment(data=attachments[value.id], state=interaction._state)
                 if attachment.size > MAX_UPLOAD_BYTES:
                     kb = MAX_UPLOAD_BYTES // 1024
                     return Reply.fail(
