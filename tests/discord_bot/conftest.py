@@ -44,13 +44,14 @@ class Bot:
     db: Path
     driver: Driver
     model_open: asyncio.Event
+    token: str = "fake-token"
     gateway_url: str = ""  # DISCORD_GATEWAY_URL; empty: the bot asks GET /gateway/bot
     task: asyncio.Task[int] | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def settings(self) -> Settings:
         return Settings(
-            discord_token="fake-token", discord_api_base_url=self.fake.api, database_path=self.db,
+            discord_token=self.token, discord_api_base_url=self.fake.api, database_path=self.db,
             ollama_host=self.ollama.url, slack_bot_token="", discord_gateway_url=self.gateway_url,
         )  # type: ignore[call-arg]  # fmt: skip
 

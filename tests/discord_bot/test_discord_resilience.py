@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
+import discord
 import pytest
 
+from bot.cli.run_cmd import serve
 from bot.core.views import FlagView
 from tests.discord_bot.conftest import ADMIN, GENERAL, MOD, MODS, SAM, Bot, logged_in_port, set_up
 from tests.fakes.discord_driver import buttons, render
@@ -202,3 +205,11 @@ async def test_the_gateway_comes_from_discord_unless_configured(bot: Bot) -> Non
     await bot.restart()
     assert len(bot.fake.calls("GET", "/gateway/bot")) == 1
     assert bot.fake.gateway.identifies == 2
+
+
+async def test_a_refused_token_is_said_plainly(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    await bot.shutdown()
+    bot.token = "wrong-token"
+    with caplog.at_level(logging.ERROR), pytest.raises(discord.LoginFailure):
+        await serve(bot.settings(), asyncio.Event())
+    assert any("check DISCORD_TOKEN" in r.getMessage() for r in caplog.records)

@@ -80,6 +80,7 @@ class FakeDiscord:
         self.requests: list[Request] = []
         self.interactions: dict[str, Interaction] = {}
         self.message_content_flag = True  # the portal's Message Content switch
+        self.token = "fake-token"  # REST calls without "Bot <token>" get a 401
         self.gateway = Gateway(self)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -153,6 +154,12 @@ class FakeDiscord:
         request[BODY] = body
         entry = Request(request.method, path, body)
         self.requests.append(entry)
+        needs_token = (
+            request.path.startswith("/api/") and "/interactions/" not in path and "/webhooks/" not in path
+        )
+        if needs_token and request.headers.get("Authorization") != f"Bot {self.token}":
+            entry.status = 401
+            return reply({"message": "401: Unauthorized", "code": 0}, 401)
         for n, (method, prefix) in enumerate(self.rate_limits):
             if method == request.method and path.startswith(prefix):
                 del self.rate_limits[n]

@@ -45,6 +45,7 @@ class DiscordSettings:
 
 @dataclass(frozen=True, slots=True)
 class Handlers:
+    core: ModerationCore
     intake: Intake
     interactions: Interactions
 
@@ -95,9 +96,7 @@ class ModbotClient(discord.Client):
 
     async def _sync_commands(self) -> None:
         async with asyncio.timeout(REST_TIMEOUT_S):
-            await sync_commands(
-                self, command_payload(self.handlers().interactions.core.commands.commands.values())
-            )
+            await sync_commands(self, command_payload(self.handlers().core.commands.commands.values()))
 
     async def _check_intents(self) -> None:
         async with asyncio.timeout(REST_TIMEOUT_S):
@@ -147,13 +146,13 @@ class ModbotClient(discord.Client):
         if self._served is None:
             return
         try:
-            await self._served.interactions.core.ensure_space(str(guild.id), "discord", guild.name)
+            await self._served.core.ensure_space(str(guild.id), "discord", guild.name)
         except Exception:
             log.exception("could not record server %s", guild.id)
 
     @contextlib.asynccontextmanager
     async def serving_core(self, core: ModerationCore) -> AsyncIterator[None]:
-        self._served = Handlers(Intake(core, self), Interactions(core))
+        self._served = Handlers(core, Intake(core, self), Interactions(core))
         try:
             yield
         finally:
@@ -193,6 +192,12 @@ class DiscordAdapter:
                 async with asyncio.timeout(LOGIN_TIMEOUT_S):
                     await client.login(self.settings.token)
                     await _gateway(client)
+            except discord.LoginFailure:
+                await client.close()
+                log.error(
+                    "Discord refused the bot token: check DISCORD_TOKEN (Developer Portal → Bot → Token)"
+                )
+                raise
             except BaseException:
                 await client.close()
                 raise
