@@ -152,6 +152,7 @@ async def test_closed_dms_are_noted_not_fatal(bot: Bot) -> None:
         if "direct messages" in shown:
             break
     assert f"<@{SAM.id}> does not accept direct messages" in shown and "case #1" in shown, shown
+    await bot.fake.wait_for(lambda: "was not told" in render(bot.fake.messages[card["id"]]))  # on the card
     assert bot.task is not None and not bot.task.done()
 
 
