@@ -55,6 +55,8 @@ async def test_setup_without_options_shows_the_setup_and_members_are_refused(bot
     assert "admin" in (await d.answered(refused)).lower() and is_ephemeral(refused)
     shown = await d.answered(await d.slash(ADMIN, "setup", GENERAL))
     assert "setup is incomplete" in shown and "mod channel" in shown
+    helped = await d.answered(await d.slash(MOD, "help", GENERAL))
+    assert "setup (no options: show)" in helped and "setup show" not in helped
 
 
 async def test_broken_upload_shows_line_numbered_errors_and_the_old_version_keeps_working(bot: Bot) -> None:

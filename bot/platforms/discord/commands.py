@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import discord
 
-from bot.core.commands.model import Command, Param
+from bot.core.commands.model import Command, Param, Reply, Table
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,19 @@ def invoked(data: Mapping[str, Any]) -> tuple[tuple[str, ...], dict[str, Any], s
     }
     focused = next((o["name"] for o in options if o.get("focused")), "")
     return tuple(path), values, focused
+
+
+def as_discord_help(reply: Reply) -> Reply:
+    """`help` names `setup show`, which is `/modbot setup` without options on Discord."""
+    if reply.table is None:
+        return reply
+    rows = tuple(
+        (f"setup{row[0].removeprefix('setup show')} (no options: show)", *row[1:])
+        if row[0].startswith("setup show")
+        else row
+        for row in reply.table.rows
+    )
+    return replace(reply, table=Table(reply.table.headers, rows))
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from bot.core.service import ModerationCore
 from bot.platforms.discord.actors import actor_of
 from bot.platforms.discord.buttons import APPEAL_FORM, POLICY_EDIT_FORM, appeal_form_id, policy_edit_id
 from bot.platforms.discord.cards import reply_message
-from bot.platforms.discord.commands import CHECK_MENU, ROOT, AttachmentRef, invoked
+from bot.platforms.discord.commands import CHECK_MENU, ROOT, AttachmentRef, as_discord_help, invoked
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class Interactions:
             await send(interaction, args)
             return
         reply = await self.core.run_command(path, actor_of(interaction), space, args, "discord")
-        await send(interaction, reply)
+        await send(interaction, as_discord_help(reply) if path == ("help",) else reply)
 
     async def _arguments(self, interaction: Itx, values: dict[str, Any]) -> dict[str, Value] | Reply:
         data: dict[str, Any] = dict(interaction.data or {})
