@@ -104,3 +104,26 @@ async def test_check_menu_checks_a_message_for_moderators(bot: Bot) -> None:
     checked = await d.interact(MOD, 2, data, GENERAL)
     answer = await d.answered(checked)
     assert "game-cheating" in answer and is_ephemeral(checked)
+
+
+async def test_every_command_answers_within_discords_limits(bot: Bot) -> None:
+    d = bot.driver
+    await set_up(bot)
+    await d.say(SAM, GENERAL, "selling aimbot")
+    await bot.card("stand-in verdict")
+    calls = [
+        ("policy list", {}), ("policy show", {"policy": "game-cheating"}),
+        ("policy history", {"policy": "game-cheating"}), ("policy test", {"policy": "game-cheating"}),
+        ("policy mode", {"policy": "game-cheating", "mode": "shadow"}),
+        ("policy scope", {"policy": "game-cheating", "exclude": f"<#{MODS}>"}),
+        ("policy rollback", {"policy": "game-cheating", "version": 1}),
+        ("check", {"text": "selling aimbot"}), ("cases", {}), ("case", {"id": 1}), ("stats", {}),
+        ("audit", {}), ("policy disable", {"policy": "game-cheating"}),
+    ]  # fmt: skip
+    for path, options in calls:
+        asked = await d.slash(ADMIN, path, GENERAL, **options)
+        answer = await d.answered(asked)
+        assert answer and "failed" not in answer and "error was logged" not in answer, (path, answer)
+        assert "usage:" not in answer and "⚠" not in answer, (path, answer)
+        answers = [r for r in bot.fake.requests if "/webhooks/" in r.path or "/callback" in r.path]
+        assert all(r.status < 400 for r in answers), [r for r in answers if r.status >= 400]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 import discord
 
-from bot.core.commands.model import Reply, Upload, Value
+from bot.core.commands.model import Command, Reply, Upload, Value
 from bot.core.service import ModerationCore
 from bot.platforms.discord.actors import actor_of
 from bot.platforms.discord.buttons import APPEAL_FORM, POLICY_EDIT_FORM, appeal_form_id, policy_edit_id
@@ -23,6 +24,7 @@ from bot.platforms.discord.commands import CHECK_MENU, ROOT, AttachmentRef, as_d
 
 log = logging.getLogger(__name__)
 
+MENTION = re.compile(r"<(?:#|@&)([0-9]{1,20})>")
 DOWNLOAD_TIMEOUT_S = 20.0
 INTERACTION_TIMEOUT_S = 600.0  # slow commands (policy test) included; a token lives 15 minutes
 MAX_UPLOAD_BYTES = 256 * 1024
@@ -105,14 +107,16 @@ class Interactions:
         has_file = any(p.kind == "file" for p in command.params)
         if command.slow or has_file:
             await interaction.response.defer(ephemeral=True, thinking=True)
-        args = await self._arguments(interaction, values)
+        args = await self._arguments(interaction, command, values)
         if isinstance(args, Reply):
             await send(interaction, args)
             return
         reply = await self.core.run_command(path, actor_of(interaction), space, args, "discord")
         await send(interaction, as_discord_help(reply) if path == ("help",) else reply)
 
-    async def _arguments(self, interaction: Itx, values: dict[str, Any]) -> dict[str, Value] | Reply:
+    async def _arguments(
+        self, interaction: Itx, command: Command, values: dict[str, Any]
+    ) -> dict[str, Value] | Reply:
         data: dict[str, Any] = dict(interaction.data or {})
         attachments: dict[str, Any] = (data.get("resolved") or {}).get("attachments") or {}
         args: dict[str, Value] = {}
@@ -130,7 +134,10 @@ class Interactions:
                     raw = await attachment.read()
                 args[name] = Upload(attachment.filename, raw.decode("utf-8", errors="replace"))
             else:
-                args[name] = str(value)
+                param = command.param(name)
+                ids = param is not None and param.kind in ("channel", "channels", "role")
+                # Discord turns "#mods" typed into a text option into "<#id>"; the core wants ids.
+                args[name] = MENTION.sub(r"\1", str(value)) if ids else str(value)
         return args
 
     async def _autocomplete(self, interaction: Itx) -> None:
