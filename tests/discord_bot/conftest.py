@@ -107,12 +107,13 @@ async def set_up(bot: Bot) -> None:
 async def logged_in_port(fake: FakeDiscord) -> AsyncIterator[DiscordPort]:
     """A Discord port of its own (REST only, no gateway), for calling the port directly."""
     client = ModbotClient(DiscordSettings("fake-token", api_base_url=fake.api))
-    discord.http.Route.BASE = fake.api
-    await client.login("fake-token")
+    saved, discord.http.Route.BASE = discord.http.Route.BASE, fake.api
     try:
+        await client.login("fake-token")
         yield DiscordPort(client)
     finally:
         await client.close()
+        discord.http.Route.BASE = saved
 
 
 @pytest.fixture
@@ -136,8 +137,9 @@ async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
         await running.start()
         try:
             yield running
+            await running.shutdown()  # a clean stop is part of every test
         finally:
-            with contextlib.suppress(Exception):
-                await running.shutdown()
+            if running.task is not None:
+                running.task.cancel()
             discord.http.Route.BASE = saved_base
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved_gateway
