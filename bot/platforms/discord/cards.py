@@ -116,16 +116,14 @@ NOTICE_TITLES = {
 
 
 def notice_message(notice: MemberNotice) -> dict[str, Any]:
+    """A member's DM: what happened and which rule, in plain words, and an Appeal button."""
     title = NOTICE_TITLES.get(notice.kind, "A message from the moderators")
-    where = f" in {notice.space_name}" if notice.space_name else ""
-    embed = discord.Embed(title=cut(title + where, 256), description=cut(notice.text, DESCRIPTION_MAX))
-    if notice.rule:
+    embed = discord.Embed(title=title, description=cut(notice.text, DESCRIPTION_MAX))
+    if notice.rule and notice.kind in ("removed", "timed_out"):
         embed.add_field(name="Rule", value=cut(notice.rule, FIELD_MAX), inline=False)
-    if notice.action:
-        embed.add_field(name="What happened", value=cut(notice.action, FIELD_MAX), inline=False)
-    embed.set_footer(text=f"case #{notice.case_id}")
-    fit(embed)
-    out: dict[str, Any] = {"content": cut(notice.text, 2000), "embed": embed}
+    where = f"{notice.space_name} · " if notice.space_name else ""
+    embed.set_footer(text=cut(f"{where}case #{notice.case_id}", 200))
+    out: dict[str, Any] = {"embed": fit(embed)}
     if notice.can_appeal:
         view = discord.ui.View(timeout=None)
         view.add_item(AppealOpenButton(notice.case_id))
