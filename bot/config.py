@@ -62,6 +62,8 @@ class Settings(BaseSettings):
 
     # Platforms (each adapter starts only when its credentials are set)
     discord_token: SecretStr = SecretStr("")
+    discord_api_base_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str = ""  # empty: what GET /gateway/bot answers
     slack_bot_token: SecretStr = SecretStr("")
     slack_app_token: SecretStr = SecretStr("")
     slack_signing_secret: SecretStr = SecretStr("")
@@ -69,8 +71,6 @@ class Settings(BaseSettings):
     slack_api_base_url: str = "https://slack.com/api/"
     slack_host: str = "0.0.0.0"  # noqa: S104 - HTTP mode listens for Slack on every interface
     slack_port: int = Field(default=3000, ge=0, le=65535)
-    # REST endpoint (changed only to point at a proxy or a test double)
-    discord_api_base_url: str = "https://discord.com/api/v10"
 
     @property
     def has_tier2(self) -> bool:

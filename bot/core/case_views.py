@@ -64,6 +64,8 @@ class CaseViews:
             notice = "modbot cannot delete messages here: delete it by hand (link above)"
         elif case.shadow:
             notice = "shadow mode: this policy only records what it would flag; nothing was done"
+        elif undelivered := await self.store.outbox.failed_for_case(case.id, "dm"):
+            notice = f"the member was not told: {undelivered[-1].last_error or 'the message failed'}"
         return FlagView(
             case_id=case.id, space_id=case.space_id, channel_id=case.channel_id,
             message_id=case.message_id, author_id=case.author_id, author_name=case.author_name,

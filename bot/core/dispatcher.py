@@ -137,6 +137,8 @@ class OutboxDispatcher:
                     item.space_id, "modbot", "system", "platform.refused", item.kind, allowed=False,
                     detail={"error": f"{item.kind} for case #{case.id} failed: {result.error}"[:300]},
                 )  # fmt: skip
+                if item.kind == "dm":  # the card says the member was not told (closed DMs, ...)
+                    await self.store.outbox.add(case.space_id, "update_flag", {}, case_id=case.id)
             return
         delay = min(300.0, self.retry_base_s * 2 ** min(attempts - 1, 8))
         self.retries += 1

@@ -178,6 +178,10 @@ class ModerationCore:
             await self.ensure_space(msg.space_id, msg.platform)
         return await self.pipeline.submit(msg)
 
+    async def withdraw(self, space_id: str, message_id: str) -> int:
+        """The message was deleted on the platform: skip its checks that have not started."""
+        return await self.store.inbox.withdraw(space_id, message_id)
+
     async def run_command(
         self, path: tuple[str, ...] | list[str], actor: Actor, space_id: str, args: Mapping[str, Value],
         platform: str = "",

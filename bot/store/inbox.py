@@ -107,6 +107,14 @@ class InboxRepo:
             == 1
         )
 
+    async def withdraw(self, space_id: str, message_id: str) -> int:
+        """Skip a message's jobs not yet taken (it was deleted before its check); how many."""
+        return await self._db.execute(
+            "UPDATE inbox SET status = 'done', last_error = 'deleted before its check', updated_at = ? "
+            "WHERE space_id = ? AND message_id = ? AND status = 'pending'",
+            (self._db.now(), space_id, message_id),
+        )
+
     async def release_leases(self) -> int:
         """Return every leased job to pending (a previous process died holding them)."""
         return await self._db.execute(

@@ -51,6 +51,14 @@ class OutboxRepo:
         )
         return [_item(row) for row in rows]
 
+    async def failed_for_case(self, case_id: int, kind: str) -> list[OutboxItem]:
+        """Items of one kind for a case that were given up on (e.g. a DM the member refuses)."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM outbox WHERE case_id = ? AND kind = ? AND status = 'failed' ORDER BY id",
+            (case_id, kind),
+        )
+        return [_item(row) for row in rows]
+
     async def done(self, item_id: int) -> bool:
         return await self._move(item_id, "status = 'done', last_error = NULL", ()) == 1
 

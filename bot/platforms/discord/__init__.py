@@ -1,4 +1,10 @@
-"""The Discord adapter (discord.py). Being built: see issue 8."""
+"""The Discord adapter (discord.py): `modbot run` builds it when DISCORD_TOKEN is set.
+
+Files: connection (client, adapter), intake (messages -> core), actors (users -> Actor
+facts), port (the core's Platform), cards (views -> embeds), buttons (restart-safe
+DynamicItems), interactions (commands, buttons, modals -> core), commands (catalogue ->
+application commands and their sync).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,19 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.platforms.adapter import Adapter
+    from bot.platforms.discord.connection import DiscordAdapter
 
 
-def build_adapter(settings: Settings) -> Adapter:
-    raise SystemExit("modbot: the Discord adapter is not in this build yet; use `modbot chat` meanwhile")
+def build_adapter(settings: Settings) -> DiscordAdapter:
+    from bot.platforms.discord.connection import DiscordAdapter, DiscordSettings
+
+    return DiscordAdapter(
+        DiscordSettings(
+            token=settings.discord_token.get_secret_value(),
+            api_base_url=settings.discord_api_base_url,
+            gateway_url=settings.discord_gateway_url,
+        )
+    )
+
+
+__all__ = ["build_adapter"]
