@@ -132,13 +132,15 @@ class OutboxDispatcher:
             log.error("giving up on %s for case %s: %s", item.kind, item.case_id, result.error)
             async with self.store.transaction():
                 await self.store.outbox.fail(item.id, result.error)
-                # The admins see this in `setup show` (e.g. a missing permission to name).
-                await self.store.audit.record(
-                    item.space_id, "modbot", "system", "platform.refused", item.kind, allowed=False,
-                    detail={"error": f"{item.kind} for case #{case.id} failed: {result.error}"[:300]},
-                )  # fmt: skip
-                if item.kind == "dm":  # the card says the member was not told (closed DMs, ...)
+                if item.kind == "dm":
+                    # A member's closed DMs are about that member, not the setup: the card says
+                    # the member was not told.
                     await self.store.outbox.add(case.space_id, "update_flag", {}, case_id=case.id)
+                else:  # the admins see this in `setup show` (e.g. a missing permission, named)
+                    await self.store.audit.record(
+                        item.space_id, "modbot", "system", "platform.refused", item.kind, allowed=False,
+                        detail={"error": f"{item.kind} for case #{case.id} failed: {result.error}"[:300]},
+                    )  # fmt: skip
             return
         delay = min(300.0, self.retry_base_s * 2 ** min(attempts - 1, 8))
         self.retries += 1
