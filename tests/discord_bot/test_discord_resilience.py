@@ -147,13 +147,10 @@ async def test_closed_dms_are_noted_not_fatal(bot: Bot) -> None:
     await d.answered(await d.click(MOD, card["id"], buttons(card)["Remove"]))
     await bot.fake.wait_for(lambda: bad in bot.fake.deleted)
     await bot.fake.wait_for(lambda: bot.fake.calls("POST", "/users/@me/channels"))
-    shown = ""
-    for _ in range(50):  # the outbox records the refusal right after Discord's 403
-        shown = await d.answered(await d.slash(ADMIN, "setup", GENERAL))
-        if "direct messages" in shown:
-            break
-    assert f"<@{SAM.id}> does not accept direct messages" in shown and "case #1" in shown, shown
     await bot.fake.wait_for(lambda: "was not told" in render(bot.fake.messages[card["id"]]))  # on the card
+    # One member's settings are not a problem of the server's setup.
+    shown = await d.answered(await d.slash(ADMIN, "setup", GENERAL))
+    assert "direct messages" not in shown and "setup is complete" in shown, shown
     assert bot.task is not None and not bot.task.done()
 
 
