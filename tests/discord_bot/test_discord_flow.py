@@ -50,7 +50,9 @@ async def test_the_model_sees_the_channels_recent_messages_as_context(bot: Bot) 
     await d.say(MOD, MODS, "mods-only chatter")
     await d.say(SAM, GENERAL, "selling aimbot, dm me")
     await bot.card("stand-in verdict")
-    prompt = bot.ollama.requests[-1]["messages"][-1]["content"]
+    # The startup checks also classify a harmless text (beside intake): pick the target's call.
+    prompts = [r["messages"][-1]["content"] for r in bot.ollama.requests]
+    prompt = next(p for p in reversed(prompts) if "selling aimbot" in p)
     context, target = prompt.split("[TARGET]", 1)
     assert "ranked boost" in context and "eve" in context
     assert "mods-only" not in prompt and "selling aimbot" in target

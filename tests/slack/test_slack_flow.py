@@ -128,5 +128,7 @@ async def test_a_message_is_flagged_removed_appealed_and_overturned(tmp_path: Pa
         await fake.wait_for(lambda: len(fake.found("chat.postMessage", channel=MODS)) >= 2)
         assert model_calls_about(bot.ollama, "selling aimbot") == 1
         # ... and the later message was classified with it as context, under the author's name.
-        later = bot.ollama.requests[-1]["messages"][-1]["content"].split("[TARGET]", 1)[0]
+        # (The startup checks classify a harmless text too, at any moment: pick the later message's call.)
+        prompts = [r["messages"][-1]["content"] for r in bot.ollama.requests]
+        later = next(p for p in reversed(prompts) if "anyone got an aimbot" in p).split("[TARGET]", 1)[0]
         assert "selling aimbot" in later and "sam" in later, later
