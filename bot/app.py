@@ -16,6 +16,7 @@ from bot.core.classifier.tiered import TieredClassifier
 from bot.core.policies import Policy, PolicyProblem, TokenLimits, load_policy_dir, parse_policy
 from bot.core.policy_book import PolicyBook
 from bot.core.ports import Actor, Platform
+from bot.core.screen import ScreenSettings
 from bot.core.service import CoreSettings, ModerationCore
 from bot.core.tokens import TokenCounter, load_encoding
 from bot.store import Store
@@ -115,8 +116,9 @@ async def build_runtime(
 
             book = PolicyBook(store, compile_policy)
             core = ModerationCore(
-                store, engine.classifier, book, platforms, CoreSettings(workers=settings.ollama_slots)
-            )
+                store, engine.classifier, book, platforms,
+                CoreSettings(workers=settings.ollama_slots, screen=screen_settings(settings)),
+            )  # fmt: skip
             async with core:
                 yield Runtime(engine, store, core)
         finally:
@@ -134,3 +136,16 @@ async def install_library(runtime: Runtime, space_id: str, mode: str = "live") -
         if result.ok:
             installed.append(policy.id)
     return installed
+
+
+def screen_settings(settings: Settings) -> ScreenSettings | None:
+    """The learned screen as configured (None when SCREEN_ENABLED is false)."""
+    if not settings.screen_enabled:
+        return None
+    return ScreenSettings(
+        random_rate=settings.screen_random_rate,
+        min_score=settings.screen_min_score,
+        offers_per_space=settings.screen_offers_per_space,
+        offer_max_age_s=settings.screen_offer_max_age_s,
+        retrain_after=settings.screen_retrain_after,
+    )

@@ -18,7 +18,7 @@ import re2
 from bot.core import normalize
 from bot.core.policy_model import Prefilter
 
-MatchReason = Literal["always", "keyword", "regex", "link", "domain", "sample"]
+MatchReason = Literal["always", "keyword", "regex", "link", "domain", "sample", "random", "screen"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from bot.core.messages import IncomingMessage
 from bot.core.pipeline import Pipeline, PipelineSettings, SubmitResult
 from bot.core.policy_book import PolicyBook
 from bot.core.ports import Actor, Platform
+from bot.core.screen import Screens, ScreenSettings
 from bot.store import Store
 from bot.store.records import Appeal, Space
 
@@ -34,6 +35,7 @@ class CoreSettings:
     outbox_poll_s: float = 1.0
     retry_base_s: float = 2.0  # first backoff after a model outage or a failed platform call
     breaker_cooldown_s: float = 5.0
+    screen: ScreenSettings | None = None  # None: keywords only, no learned screen
 
 
 class ModerationCore:
@@ -53,10 +55,12 @@ class ModerationCore:
         self.cases = CaseService(store, book, self.admin)
         self._budgets: dict[str, int] = {}
         self._spaces: dict[str, Space] = {}
+        self.screens = Screens(store, settings.screen) if settings.screen is not None else None
         self.pipeline = Pipeline(
             store, book, classifier, self.cases.on_verdict,
             PipelineSettings(workers=settings.workers, backoff_base_s=settings.retry_base_s),
             budget_for=lambda space_id: self._budgets.get(space_id, 60),
+            screens=self.screens,
         )  # fmt: skip
         self.pipeline.breaker.base_cooldown_s = settings.breaker_cooldown_s
         self.cases.enqueue = self.pipeline.enqueue_escalation
@@ -72,6 +76,9 @@ class ModerationCore:
         for space in await self.store.spaces.list():
             self._remember(space)
         await self.pipeline.recover()
+        if self.screens is not None:
+            await self.screens.load()
+            self._spawn("screen-trainer", self.screens.run)
         for n in range(self.settings.workers):
             self._spawn(f"model-worker-{n}", self.pipeline.worker)
         self._spawn("outbox", lambda: self.outbox.run(self.settings.outbox_poll_s))

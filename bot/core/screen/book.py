@@ -1,0 +1,241 @@
+"""The learned screens of every policy: score messages keywords missed, learn from every label.
+
+One model per policy id, pooled over every space that runs it (a new or quiet server starts
+from what the others taught), with space-tagged features so each space can still pull it its own
+way. A model starts from the policy's own examples, rules and keywords, then learns from the
+20b's and 120b's verdicts and from moderators' decisions and appeals (read from decided cases,
+so no other module needs a hook). Retraining runs in a worker thread; a new model replaces its
+predecessor only when its recall on held-back labels is not lower.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bot.core.messages import Verdict
+from bot.core.policies import Policy
+from bot.core.prefilter import PreparedText
+from bot.core.screen.features import Indices, features, text_features
+from bot.core.screen.model import THRESHOLD, Labelled, ScreenModel, held_back, recall, train
+from bot.store import Store
+from bot.store.records import Job
+
+log = logging.getLogger(__name__)
+
+_SYNC_MARK = "moderator_decisions"
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenSettings:
+    enabled: bool = True
+    random_rate: float = 0.002  # share of (message, policy) pairs checked at random, for unbiased recall
+    min_score: float = 0.02  # below this a message is not even offered
+    offers_per_space: int = 256
+    offer_max_age_s: float = 120.0
+    retrain_after: int = 50  # new labels of a policy before it is retrained
+    retrain_every_s: float = 60.0
+    max_labels: int = 20_000  # newest labels kept per policy
+
+
+@dataclass
+class ScreenStats:
+    pairs: int = 0  # (message, policy) pairs no keyword selected
+    offered: int = 0
+    random: int = 0
+    labels: int = 0
+    promoted: int = 0
+    kept_predecessor: int = 0
+
+
+@dataclass
+class _PolicyState:
+    policy: Policy
+    model: ScreenModel | None = None
+    new_labels: int = 0
+    bootstrap: list[Labelled] = field(default_factory=list)
+
+
+def bootstrap_rows(policy: Policy) -> list[Labelled]:
+    """What a policy teaches before any traffic: its examples, rules and keywords."""
+    spec = policy.spec
+    texts: list[tuple[str, int]] = [(ex.text, int(ex.label == "violation")) for ex in spec.examples]
+    texts += [(rule.text, 1) for rule in spec.rules]
+    texts += [(rule.text, 0) for rule in spec.allowed]
+    texts += [(kw.rstrip("*"), 1) for kw in spec.prefilter.keywords]
+    return [Labelled(text_features(text), label) for text, label in texts]
+
+
+def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson interval of a proportion (honest at small n, unlike the normal approximation)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+class Screens:
+    def __init__(self, store: Store, settings: ScreenSettings = ScreenSettings()) -> None:
+        self.store = store
+        self.settings = settings
+        self.stats = ScreenStats()
+        self._policies: dict[str, _PolicyState] = {}
+        self._stored: dict[str, ScreenModel] = {}
+        self._wake = asyncio.Event()
+
+    async def load(self) -> int:
+        """Trained screens from the store (after a restart); how many."""
+        for row in await self.store.screens.latest_models():
+            try:
+                self._stored[row.policy_id] = ScreenModel.from_blob(
+                    row.policy_id, row.version, row.weights, row.meta_json
+                )
+            except (ValueError, KeyError) as exc:
+                log.error("stored screen for %s is unusable, starting afresh: %s", row.policy_id, exc)
+        return len(self._stored)
+
+    def model(self, policy_id: str) -> ScreenModel | None:
+        state = self._policies.get(policy_id)
+        return state.model if state is not None else self._stored.get(policy_id)
+
+    def _state(self, policy: Policy) -> _PolicyState:
+        state = self._policies.get(policy.id)
+        if state is None or state.policy.content_hash != policy.content_hash:
+            rows = bootstrap_rows(policy)
+            model = self._stored.get(policy.id) or (state.model if state else None) or train(policy.id, rows)
+            state = self._policies[policy.id] = _PolicyState(policy, model, bootstrap=rows)
+        return state
+
+    # -- intake --------------------------------------------------------------------------------
+
+    def drawn(self, space_id: str, message_id: str, policy_id: str) -> bool:
+        """The uniform random check: deterministic per pair, so a redelivery draws the same."""
+        rate = self.settings.random_rate
+        if not self.settings.enabled or rate <= 0:
+            return False
+        drawn = zlib.crc32(f"random:{space_id}:{message_id}:{policy_id}".encode()) <= rate * 0xFFFFFFFF
+        self.stats.random += drawn
+        return drawn
+
+    def scores(self, prepared: PreparedText, space_id: str, policies: list[Policy]) -> list[float]:
+        """Risk of each policy for a message no keyword selected (0 where the screen is off)."""
+        out: list[float] = []
+        idx: Indices | None = None
+        for policy in policies:
+            self.stats.pairs += 1
+            if not self.settings.enabled or not policy.spec.prefilter.screen:
+                out.append(0.0)
+                continue
+            model = self._state(policy).model
+            if model is None:
+                out.append(0.0)
+                continue
+            if idx is None:
+                idx = features(prepared, space_id)
+            out.append(model.score(idx))
+        return out
+
+    def scores_for(self, policy: Policy, texts: list[str], space_id: str = "") -> list[float]:
+        """The screen's score of each text (for evaluation: no counters move)."""
+        model = self._state(policy).model
+        if model is None:
+            return [0.0] * len(texts)
+        return [model.score(text_features(text, space_id)) for text in texts]
+
+    # -- learning ------------------------------------------------------------------------------
+
+    async def observe(self, job: Job, policy: Policy, verdict: Verdict) -> None:
+        """A verdict arrived: remember it as a label, and as a random check when it was one."""
+        try:
+            source = "tier2" if verdict.tier >= 2 else "tier1"
+            idx = features(PreparedText.of(job.text), job.space_id)
+            await self.store.screens.add_label(
+                policy.id, job.space_id, job.message_id, idx.tobytes(), int(verdict.violation), source
+            )
+            self._count_label(policy)
+            if job.match_reason == "random":
+                prepared = PreparedText.of(job.text)
+                keyword = policy.prefilter.match(prepared) is not None
+                model = self._state(policy).model
+                screened = model is not None and model.score(idx) >= THRESHOLD
+                await self.store.screens.add_check(
+                    policy.id, job.space_id, keyword=keyword, screened=screened, violation=verdict.violation
+                )
+        except Exception:
+            log.exception("screen could not learn from job %d", job.id)
+
+    def _count_label(self, policy: Policy) -> None:
+        state = self._state(policy)
+        state.new_labels += 1
+        self.stats.labels += 1
+        if state.new_labels >= self.settings.retrain_after:
+            self._wake.set()
+
+    async def learn_decisions(self) -> int:
+        """Moderators' decisions and appeals' outcomes since the last look, as labels."""
+        since = await self.store.screens.sync_mark(_SYNC_MARK)
+        decided = await self.store.screens.decided_cases(since)
+        for case in decided:
+            idx = text_features(case.text, case.space_id)
+            await self.store.screens.add_label(
+                case.policy_id, case.space_id, case.message_id, idx.tobytes(), case.label, "moderator"
+            )
+            state = self._policies.get(case.policy_id)
+            if state is not None:
+                state.new_labels += 1
+        if decided:
+            await self.store.screens.set_sync_mark(_SYNC_MARK, decided[-1].decided_at)
+        return len(decided)
+
+    async def retrain(self, policy_id: str) -> bool:
+        """Train a candidate on the stored labels; promote it if its held-back recall is not lower."""
+        state = self._policies.get(policy_id)
+        if state is None:
+            return False
+        state.new_labels = 0
+        await self.store.screens.trim_labels(policy_id, self.settings.max_labels)
+        stored = await self.store.screens.labels(policy_id, self.settings.max_labels)
+        rows = [
+            Labelled(np.frombuffer(r.features, dtype=np.uint16), r.label, f"{r.space_id}:{r.message_id}")
+            for r in stored
+        ]
+        training = state.bootstrap + [r for r in rows if not held_back(r.key)]
+        test = [r for r in rows if held_back(r.key)]
+        candidate = await asyncio.to_thread(train, policy_id, training)
+        if candidate is None:
+            return False
+        new, old = recall(candidate, test), recall(state.model, test)
+        if new is not None and old is not None and new < old:
+            self.stats.kept_predecessor += 1
+            log.info("screen %s: candidate recall %.3f < %.3f, kept the predecessor", policy_id, new, old)
+            return False
+        weights, meta = ScreenModel(policy_id, candidate.weights, candidate.intercept, recall=new,
+                                    labels=len(training)).to_blob()  # fmt: skip
+        version = await self.store.screens.save_model(policy_id, weights, meta)
+        state.model = ScreenModel.from_blob(policy_id, version, weights, meta)
+        self._stored[policy_id] = state.model
+        self.stats.promoted += 1
+        return True
+
+    async def run(self) -> None:
+        """Background: learn decisions and retrain policies with new labels. Runs until cancelled."""
+        while True:
+            timed_out = False
+            try:
+                async with asyncio.timeout(self.settings.retrain_every_s):
+                    await self._wake.wait()
+            except TimeoutError:
+                timed_out = True
+            self._wake.clear()
+            await self.learn_decisions()
+            for policy_id, state in list(self._policies.items()):
+                if state.new_labels >= self.settings.retrain_after or (timed_out and state.new_labels):
+                    await self.retrain(policy_id)
