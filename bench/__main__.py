@@ -24,6 +24,7 @@ from bench.pipeline_bench import backlog_plan, run_backlog, run_direct_matched, 
 from bench.prefilter_bench import TARGET_MSGS_PER_S, load_policies, profile_prefilter, run_prefilter
 from bench.report import detail_rows, print_table, summary_rows
 from bench.stream_bench import run_stream
+from bot.core.screen import Screens
 
 BENCHMARKS = ("prefilter", "direct", "backlog", "latency", "stream", "fairness", "memory")
 STREAM_TIME_SCALE = 0.02  # counts, not timings: compress hard
@@ -75,7 +76,9 @@ def _prefilter(args: argparse.Namespace, samples: Sequence[Sample], results: dic
     _progress(f"prefilter: {len(chosen):,} messages x {repeat} pass(es)...")
     policies = load_policies()
     texts = [s.text for s in chosen]
-    results["prefilter"] = run_prefilter(texts, [s.label for s in chosen], policies=policies, repeat=repeat)
+    results["prefilter"] = run_prefilter(
+        texts, [s.label for s in chosen], policies=policies, repeat=repeat, screens=Screens(None)
+    )
     if args.profile or results["prefilter"]["msgs_per_s"] < TARGET_MSGS_PER_S:
         # Too slow: show where the time goes rather than guessing (bench never edits bot/).
         results["prefilter_profile"] = profile_prefilter(texts[:1000], policies)

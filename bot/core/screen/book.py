@@ -21,8 +21,9 @@ import numpy as np
 from bot.core.messages import Verdict
 from bot.core.policies import Policy
 from bot.core.prefilter import PreparedText
-from bot.core.screen.features import Indices, features, text_features
+from bot.core.screen.features import features, text_features
 from bot.core.screen.model import THRESHOLD, Labelled, ScreenModel, held_back, recall, train
+from bot.core.screen.stack import WeightStack
 from bot.store import Store
 from bot.store.records import Job
 
@@ -83,13 +84,21 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 
 class Screens:
-    def __init__(self, store: Store, settings: ScreenSettings = ScreenSettings()) -> None:
-        self.store = store
+    def __init__(self, store: Store | None, settings: ScreenSettings = ScreenSettings()) -> None:
+        """Without a store the screens score (from the policies' own examples) but cannot learn."""
+        self._store = store
         self.settings = settings
         self.stats = ScreenStats()
         self._policies: dict[str, _PolicyState] = {}
         self._stored: dict[str, ScreenModel] = {}
         self._wake = asyncio.Event()
+        self._stack = WeightStack()
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("these screens have no store to learn into")
+        return self._store
 
     async def load(self) -> int:
         """Trained screens from the store (after a restart); how many."""
@@ -127,20 +136,30 @@ class Screens:
 
     def scores(self, prepared: PreparedText, space_id: str, policies: list[Policy]) -> list[float]:
         """Risk of each policy for a message no keyword selected (0 where the screen is off)."""
-        out: list[float] = []
-        idx: Indices | None = None
-        for policy in policies:
-            self.stats.pairs += 1
-            if not self.settings.enabled or not policy.spec.prefilter.screen:
-                out.append(0.0)
-                continue
-            model = self._state(policy).model
-            if model is None:
-                out.append(0.0)
-                continue
-            if idx is None:
-                idx = features(prepared, space_id)
-            out.append(model.score(idx))
+        self.stats.pairs += len(policies)
+        out = [0.0] * len(policies)
+        if not self.settings.enabled:
+            return out
+        stacked: list[tuple[int, int]] = []  # (position in out, column)
+        alone: list[tuple[int, ScreenModel]] = []
+        for i, policy in enumerate(policies):
+            model = self._state(policy).model if policy.spec.prefilter.screen else None
+            if model is not None:
+                col = self._stack.column(model)
+                if col is None:
+                    alone.append((i, model))
+                else:
+                    stacked.append((i, col))
+        if not stacked and not alone:
+            return out
+        idx = features(prepared, space_id)
+        if stacked:
+            for (i, _col), score in zip(
+                stacked, self._stack.scores(idx, [c for _i, c in stacked]), strict=True
+            ):
+                out[i] = score
+        for i, model in alone:
+            out[i] = model.score(idx)
         return out
 
     def scores_for(self, policy: Policy, texts: list[str], space_id: str = "") -> list[float]:
