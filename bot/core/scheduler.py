@@ -208,6 +208,11 @@ class FairScheduler:
         self.offer_stats.taken += 1
         return best[1], taken.offer
 
+    def poll(self) -> tuple[str, int | Offer] | None:
+        """The next job or offer if one may run now, else None (never waits)."""
+        got = self._next(self._clock())
+        return got if isinstance(got, tuple) else None
+
     async def get(self) -> tuple[str, int | Offer]:
         """Wait for the next job (or, when no job can run, the best offer), fairly across spaces."""
         while True:

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import math
 import zlib
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +22,7 @@ import numpy as np
 from bot.core.messages import Verdict
 from bot.core.policies import Policy
 from bot.core.prefilter import PreparedText
-from bot.core.screen.features import features, text_features
+from bot.core.screen.features import Indices, features, text_features
 from bot.core.screen.model import THRESHOLD, Labelled, ScreenModel, held_back, recall, train
 from bot.core.screen.stack import WeightStack
 from bot.store import Store
@@ -42,6 +43,11 @@ class ScreenSettings:
     retrain_after: int = 50  # new labels of a policy before it is retrained
     retrain_every_s: float = 60.0
     max_labels: int = 20_000  # newest labels kept per policy
+    # Recent unchecked traffic, as weak negatives: ~98 % of chat is fine, and without it a model
+    # that only ever saw keyword hits cannot tell what ordinary chat looks like.
+    traffic_sample: int = 4_000  # messages kept (features only, in memory)
+    traffic_every: int = 5  # one message in this many goes into the sample
+    traffic_weight: float = 0.3
 
 
 @dataclass
@@ -93,6 +99,8 @@ class Screens:
         self._stored: dict[str, ScreenModel] = {}
         self._wake = asyncio.Event()
         self._stack = WeightStack()
+        self._traffic: deque[Indices] = deque(maxlen=settings.traffic_sample)
+        self._seen = 0
 
     @property
     def store(self) -> Store:
@@ -153,6 +161,9 @@ class Screens:
         if not stacked and not alone:
             return out
         idx = features(prepared, space_id)
+        self._seen += 1
+        if self._seen % self.settings.traffic_every == 0:
+            self._traffic.append(idx)
         if stacked:
             for (i, _col), score in zip(
                 stacked, self._stack.scores(idx, [c for _i, c in stacked]), strict=True
@@ -227,6 +238,8 @@ class Screens:
             for r in stored
         ]
         training = state.bootstrap + [r for r in rows if not held_back(r.key)]
+        weak = self.settings.traffic_weight
+        training += [Labelled(idx, 0, weight=weak) for idx in list(self._traffic)[-3 * len(training) :]]
         test = [r for r in rows if held_back(r.key)]
         candidate = await asyncio.to_thread(train, policy_id, training)
         if candidate is None:
@@ -255,6 +268,10 @@ class Screens:
                 timed_out = True
             self._wake.clear()
             await self.learn_decisions()
-            for policy_id, state in list(self._policies.items()):
-                if state.new_labels >= self.settings.retrain_after or (timed_out and state.new_labels):
-                    await self.retrain(policy_id)
+            for policy_id in self.due(any_new=timed_out):
+                await self.retrain(policy_id)
+
+    def due(self, *, any_new: bool = False) -> list[str]:
+        """Policies with enough new labels to retrain (with `any_new`, any new label at all)."""
+        need = 1 if any_new else self.settings.retrain_after
+        return [pid for pid, state in self._policies.items() if state.new_labels >= need]

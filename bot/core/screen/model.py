@@ -31,6 +31,7 @@ class Labelled:
     features: Indices
     label: int  # 1 violation, 0 allowed
     key: str = ""  # message id: decides held-back membership
+    weight: float = 1.0  # below 1 for traffic assumed benign without a check
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def train(policy_id: str, rows: Sequence[Labelled], seed: int = 0) -> ScreenMode
     with warnings.catch_warnings():
         # A capped epoch count is deliberate (bounded CPU); the held-back check judges the result.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(_matrix(rows), labels)
+        clf.fit(_matrix(rows), labels, sample_weight=np.array([r.weight for r in rows]))
     weights = np.asarray(clf.coef_[0], dtype=np.float32)
     return ScreenModel(policy_id, weights, float(clf.intercept_[0]), labels=len(rows))
 
