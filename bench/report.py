@@ -6,6 +6,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from bench.screen_report import screen_summary
+
 __all__ = ["Row", "Summary", "detail_rows", "prefilter_rows", "print_table", "summary_rows"]
 
 Row = tuple[str, str, str, str]  # benchmark, figure, value, note
@@ -61,6 +63,8 @@ def summary_rows(r: dict[str, Any]) -> list[Summary]:
         value = f"{m['rss_mb']:.0f} MB (+{m['delta_mb']:.1f} MB)"
         label = f"7 RSS, {m['spaces']:,} spaces x {m['policies_per_space']} policies"
         rows.append((label, value, "<= 200 MB", _verdict(m["rss_mb"] <= m["target_mb"])))
+    if "screen" in r:
+        rows += screen_summary(r["screen"])
     return rows
 
 

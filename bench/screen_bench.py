@@ -123,7 +123,8 @@ async def _replay(
                 for policy, score in zip(unmatched, screens.scores(prepared, SPACE, unmatched), strict=True):
                     if score >= screens.settings.min_score:
                         msg = IncomingMessage("bench", SPACE, "c", str(idx), "u", "", item.text)
-                        scheduler.offer(SPACE, Offer(score, msg, policy.id, 1, ""))
+                        priority = screens.priority(policy.id, score)
+                        scheduler.offer(SPACE, Offer(priority, msg, policy.id, 1, ""))
             credit = min(credit + capacity / 1000.0, 1.0 + capacity / 1000.0)  # an idle GPU banks nothing
             while credit >= 1.0:
                 got = scheduler.poll()

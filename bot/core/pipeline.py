@@ -125,7 +125,8 @@ class Pipeline:
         for active, score in zip(unmatched, scores, strict=True):
             if score > 0.0 and score >= screens.settings.min_score:  # 0: the screen is off
                 policy = active.policy
-                offer = Offer(score, msg, policy.id, active.version, policy.content_hash)
+                priority = screens.priority(policy.id, score)
+                offer = Offer(priority, msg, policy.id, active.version, policy.content_hash)
                 self.scheduler.offer(msg.space_id, offer)
                 screens.stats.offered += 1
 

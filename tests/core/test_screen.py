@@ -138,6 +138,10 @@ async def test_random_checks_estimate_recall_with_an_interval(store, library):
     assert counts.checks == counts.violations == 30
     low, high = wilson(counts.by_screen, counts.violations)
     assert 0.0 <= low <= counts.by_screen / 30 <= high <= 1.0
+    report = await screens.report(policy.id)
+    assert report.random_checks == 30 and report.recall == counts.by_screen / 30
+    assert report.recall_ci95 == (low, high)
+    assert "95% CI" in report.line() and "30 random checks" in report.line()
 
 
 def test_wilson_interval_narrows_with_more_checks():

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from bot.core.policies import Policy
 from bot.core.prefilter import PreparedText
 from bot.core.screen.features import Indices, features, text_features
 from bot.core.screen.model import THRESHOLD, Labelled, ScreenModel, held_back, recall, train
+from bot.core.screen.report import ScreenReport, wilson
 from bot.core.screen.stack import WeightStack
 from bot.store import Store
 from bot.store.records import Job
@@ -78,17 +78,6 @@ def bootstrap_rows(policy: Policy) -> list[Labelled]:
     return [Labelled(text_features(text), label) for text, label in texts]
 
 
-def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95 % Wilson interval of a proportion (honest at small n, unlike the normal approximation)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 class Screens:
     def __init__(self, store: Store | None, settings: ScreenSettings = ScreenSettings()) -> None:
         """Without a store the screens score (from the policies' own examples) but cannot learn."""
@@ -101,6 +90,8 @@ class Screens:
         self._stack = WeightStack()
         self._traffic: deque[Indices] = deque(maxlen=settings.traffic_sample)
         self._seen = 0
+        self._pairs: dict[str, int] = {}  # policy -> pairs no keyword selected, since start
+        self._yield: dict[str, tuple[int, int]] = {}  # policy -> (screen offers checked, violations)
 
     @property
     def store(self) -> Store:
@@ -145,6 +136,8 @@ class Screens:
     def scores(self, prepared: PreparedText, space_id: str, policies: list[Policy]) -> list[float]:
         """Risk of each policy for a message no keyword selected (0 where the screen is off)."""
         self.stats.pairs += len(policies)
+        for policy in policies:
+            self._pairs[policy.id] = self._pairs.get(policy.id, 0) + 1
         out = [0.0] * len(policies)
         if not self.settings.enabled:
             return out
@@ -173,6 +166,34 @@ class Screens:
             out[i] = model.score(idx)
         return out
 
+    async def report(self, policy_id: str, space_id: str | None = None) -> ScreenReport:
+        """Recall estimated from the uniform random checks (pooled, or one space's), and calls saved."""
+        counts = await self.store.screens.check_counts(policy_id, space_id)
+        v = counts.violations
+        model = self.model(policy_id)
+        checks, hits = self._yield.get(policy_id, (0, 0))
+        return ScreenReport(
+            version=model.version if model is not None else 0,
+            random_checks=counts.checks,
+            random_violations=v,
+            recall=counts.by_screen / v if v else None,
+            recall_ci95=wilson(counts.by_screen, v),
+            keyword_recall=counts.by_keyword / v if v else None,
+            offers_checked=checks,
+            offers_violations=hits,
+            calls_saved=max(0, self._pairs.get(policy_id, 0) - checks),
+        )
+
+    def priority(self, policy_id: str, score: float) -> float:
+        """An offer's place in the queue: its score times how often this policy's offers were violations.
+
+        Scores of different policies' models are not comparable; their yield is. A policy whose
+        offers keep coming back clean (perhaps no one here breaks it) yields its slots to one whose
+        offers find violations. The prior (1 in 2) lets every policy be tried first.
+        """
+        checks, hits = self._yield.get(policy_id, (0, 0))
+        return score * (hits + 1) / (checks + 2)
+
     def scores_for(self, policy: Policy, texts: list[str], space_id: str = "") -> list[float]:
         """The screen's score of each text (for evaluation: no counters move)."""
         model = self._state(policy).model
@@ -191,6 +212,9 @@ class Screens:
                 policy.id, job.space_id, job.message_id, idx.tobytes(), int(verdict.violation), source
             )
             self._count_label(policy)
+            if job.match_reason == "screen":
+                checks, hits = self._yield.get(policy.id, (0, 0))
+                self._yield[policy.id] = (checks + 1, hits + int(verdict.violation))
             if job.match_reason == "random":
                 prepared = PreparedText.of(job.text)
                 keyword = policy.prefilter.match(prepared) is not None
@@ -255,6 +279,9 @@ class Screens:
         state.model = ScreenModel.from_blob(policy_id, version, weights, meta)
         self._stored[policy_id] = state.model
         self.stats.promoted += 1
+        # A new model earns a fresh look: its predecessor's misses weigh a quarter.
+        checks, hits = self._yield.get(policy_id, (0, 0))
+        self._yield[policy_id] = (checks // 4, hits // 4)
         return True
 
     async def run(self) -> None:

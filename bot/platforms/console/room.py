@@ -145,3 +145,5 @@ class Room:
                 f"{calls['violations']:>3}  confirmed {prec['confirmed']}  dismissed "
                 f"{prec['dismissed']}  precision {shown}"
             )
+            if self.core.screens is not None:
+                self.write(f"    {(await self.core.screens.report(sp.policy_id)).line()}")
