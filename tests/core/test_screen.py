@@ -151,3 +151,28 @@ def test_wilson_interval_narrows_with_more_checks():
 def test_held_back_share_is_about_a_fifth():
     share = sum(held_back(f"s:m{i}") for i in range(5000)) / 5000
     assert 0.15 < share < 0.25
+
+
+async def test_moderators_decisions_become_labels_without_any_hook(store, library):
+    from bot.core.messages import IncomingMessage
+    from bot.store.records import NewJob
+
+    policy = library["spam-self-promotion"]
+    screens = Screens(store, ScreenSettings())
+    decided = []
+    for n, status in ((1, "dismissed"), (2, "removed")):
+        msg = IncomingMessage("console", "s1", "c", f"m{n}", "u", "ann", f"check out my channel {n}")
+        job_id = (await store.inbox.add_many([NewJob.from_message(msg, policy_id=policy.id,
+                  policy_version=1, policy_hash=policy.content_hash)]))[0]  # fmt: skip
+        v = verdict(policy, True)
+        verdict_id = await store.verdicts.add(job_id, "s1", msg.message_id, v, shadow=False)
+        case, _ = await store.cases.open(
+            space_id="s1", platform="console", channel_id="c", message_id=msg.message_id, author_id="u",
+            author_name="ann", policy_id=policy.id, policy_version=1, rule_ids=(), category=None,
+            rationale="", confidence="high", tier=1, text=msg.text, verdict_id=verdict_id,
+        )  # fmt: skip
+        decided.append(await store.cases.decide(case.id, status, "mod"))
+    assert await screens.learn_decisions() == 2
+    assert await screens.learn_decisions() == 0  # each decision is learned once
+    rows = {r.message_id: r.label for r in await store.screens.labels(policy.id, 10)}
+    assert rows == {"m1": 0, "m2": 1}  # a dismissal is a negative, a removal a positive

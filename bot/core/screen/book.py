@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from bot.store.records import Job
 log = logging.getLogger(__name__)
 
 _SYNC_MARK = "moderator_decisions"
+_YIELD_WINDOW = 30  # a policy's offer yield is judged on its latest checks only
+_REDRAW_EVERY = 32  # offers between two draws of a policy's yield
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +94,12 @@ class Screens:
         self._traffic: deque[Indices] = deque(maxlen=settings.traffic_sample)
         self._seen = 0
         self._pairs: dict[str, int] = {}  # policy -> pairs no keyword selected, since start
-        self._yield: dict[str, tuple[int, int]] = {}  # policy -> (screen offers checked, violations)
+        self._yield: dict[str, tuple[int, int]] = {}  # policy -> (offers checked, violations)
+        self._recent: dict[str, deque[int]] = {}  # policy -> outcomes of its latest offers checked
+        # Seeded: a replay of the same stream takes the same offers (exploration, not security).
+        self._rng = random.Random(0)  # noqa: S311
+        self._factor: dict[str, float] = {}
+        self._draws: dict[str, int] = {}
 
     @property
     def store(self) -> Store:
@@ -185,14 +193,23 @@ class Screens:
         )
 
     def priority(self, policy_id: str, score: float) -> float:
-        """An offer's place in the queue: its score times how often this policy's offers were violations.
+        """An offer's place in the queue: its score times a draw of this policy's offer yield.
 
-        Scores of different policies' models are not comparable; their yield is. A policy whose
-        offers keep coming back clean (perhaps no one here breaks it) yields its slots to one whose
-        offers find violations. The prior (1 in 2) lets every policy be tried first.
+        Scores of different policies' models are not comparable; their yield (the share of their
+        checked offers that were violations) is. The yield is drawn from its Beta posterior over
+        the latest checks (Thompson sampling), redrawn every few offers: a policy whose offers keep
+        coming back clean yields its slots to one that finds violations, yet is still tried now
+        and then, so one unlucky start cannot starve it for good.
         """
-        checks, hits = self._yield.get(policy_id, (0, 0))
-        return score * (hits + 1) / (checks + 2)
+        factor = self._factor.get(policy_id)
+        count = self._draws.get(policy_id, 0)
+        if factor is None or count % _REDRAW_EVERY == 0:
+            recent = self._recent.get(policy_id, ())
+            hits = sum(recent)
+            factor = self._rng.betavariate(hits + 1, len(recent) - hits + 1)
+            self._factor[policy_id] = factor
+        self._draws[policy_id] = count + 1
+        return score * factor
 
     def scores_for(self, policy: Policy, texts: list[str], space_id: str = "") -> list[float]:
         """The screen's score of each text (for evaluation: no counters move)."""
@@ -215,6 +232,8 @@ class Screens:
             if job.match_reason == "screen":
                 checks, hits = self._yield.get(policy.id, (0, 0))
                 self._yield[policy.id] = (checks + 1, hits + int(verdict.violation))
+                recent = self._recent.setdefault(policy.id, deque(maxlen=_YIELD_WINDOW))
+                recent.append(int(verdict.violation))
             if job.match_reason == "random":
                 prepared = PreparedText.of(job.text)
                 keyword = policy.prefilter.match(prepared) is not None
@@ -279,9 +298,7 @@ class Screens:
         state.model = ScreenModel.from_blob(policy_id, version, weights, meta)
         self._stored[policy_id] = state.model
         self.stats.promoted += 1
-        # A new model earns a fresh look: its predecessor's misses weigh a quarter.
-        checks, hits = self._yield.get(policy_id, (0, 0))
-        self._yield[policy_id] = (checks // 4, hits // 4)
+        self._recent.pop(policy_id, None)  # a new model earns a fresh look
         return True
 
     async def run(self) -> None:
