@@ -104,6 +104,8 @@ async def _replay(
             await screens.observe(job, policy, _verdict(policy, violation))
 
     try:
+        if screens is not None:
+            await screens.ready(list(policies))
         for idx, item in enumerate(stream):
             now[0] = idx / MSGS_PER_S
             prepared = PreparedText.of(item.text)

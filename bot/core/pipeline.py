@@ -109,6 +109,7 @@ class Pipeline:
                 continue
             jobs.append(_job(msg, active, match.reason))
         if self.screens is not None and unmatched:
+            await self.screens.ready([a.policy for a in unmatched])
             self._offer(self.screens, prepared, msg, unmatched)
         if not jobs:
             return SubmitResult(0, 0)

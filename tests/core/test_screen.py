@@ -78,6 +78,7 @@ async def store(tmp_path: Path):
 async def test_a_screen_improves_as_labels_arrive(store, library):
     policy = library["spam-self-promotion"]
     screens = Screens(store, ScreenSettings(retrain_after=10_000))
+    await screens.ready([policy])
     before = recall_on_fresh(screens, policy)
     await teach(screens, policy, 200, seed=1)
     assert await screens.retrain(policy.id)
@@ -114,6 +115,7 @@ async def test_a_restart_keeps_the_trained_screens(tmp_path, library):
     async with await Store.open(tmp_path / "a.db") as second:
         again = Screens(second, ScreenSettings())
         assert await again.load() == 1
+        await again.ready([policy])
         assert again.scores_for(policy, texts) == pytest.approx(scores, abs=1e-6)
         assert again.model(policy.id).version == 1
 

@@ -122,13 +122,26 @@ class Screens:
         state = self._policies.get(policy_id)
         return state.model if state is not None else self._stored.get(policy_id)
 
-    def _state(self, policy: Policy) -> _PolicyState:
+    async def ready(self, policies: list[Policy]) -> None:
+        """Give every policy its screen: the stored one, or one learned from the policy's own
+        examples, rules and keywords (trained in a worker thread; ~15 ms, once per policy text)."""
+        for policy in policies:
+            state = self._policies.get(policy.id)
+            if state is not None and state.policy.content_hash == policy.content_hash:
+                continue
+            rows = await asyncio.to_thread(bootstrap_rows, policy)
+            model = self._stored.get(policy.id) or (state.model if state else None)
+            if model is None:
+                model = await asyncio.to_thread(train, policy.id, rows)
+            fresh = _PolicyState(policy, model, bootstrap=rows)
+            if state is not None:
+                fresh.new_labels = state.new_labels
+            self._policies[policy.id] = fresh
+
+    def _model_of(self, policy: Policy) -> ScreenModel | None:
+        """The policy's screen, None before `ready` (an edited policy keeps its pooled model)."""
         state = self._policies.get(policy.id)
-        if state is None or state.policy.content_hash != policy.content_hash:
-            rows = bootstrap_rows(policy)
-            model = self._stored.get(policy.id) or (state.model if state else None) or train(policy.id, rows)
-            state = self._policies[policy.id] = _PolicyState(policy, model, bootstrap=rows)
-        return state
+        return state.model if state is not None else None
 
     # -- intake --------------------------------------------------------------------------------
 
@@ -152,7 +165,7 @@ class Screens:
         stacked: list[tuple[int, int]] = []  # (position in out, column)
         alone: list[tuple[int, ScreenModel]] = []
         for i, policy in enumerate(policies):
-            model = self._state(policy).model if policy.spec.prefilter.screen else None
+            model = self._model_of(policy) if policy.spec.prefilter.screen else None
             if model is not None:
                 col = self._stack.column(model)
                 if col is None:
@@ -213,7 +226,7 @@ class Screens:
 
     def scores_for(self, policy: Policy, texts: list[str], space_id: str = "") -> list[float]:
         """The screen's score of each text (for evaluation: no counters move)."""
-        model = self._state(policy).model
+        model = self._model_of(policy)
         if model is None:
             return [0.0] * len(texts)
         return [model.score(text_features(text, space_id)) for text in texts]
@@ -223,6 +236,7 @@ class Screens:
     async def observe(self, job: Job, policy: Policy, verdict: Verdict) -> None:
         """A verdict arrived: remember it as a label, and as a random check when it was one."""
         try:
+            await self.ready([policy])
             source = "tier2" if verdict.tier >= 2 else "tier1"
             idx = features(PreparedText.of(job.text), job.space_id)
             await self.store.screens.add_label(
@@ -237,7 +251,7 @@ class Screens:
             if job.match_reason == "random":
                 prepared = PreparedText.of(job.text)
                 keyword = policy.prefilter.match(prepared) is not None
-                model = self._state(policy).model
+                model = self._model_of(policy)
                 screened = model is not None and model.score(idx) >= THRESHOLD
                 await self.store.screens.add_check(
                     policy.id, job.space_id, keyword=keyword, screened=screened, violation=verdict.violation
@@ -246,7 +260,7 @@ class Screens:
             log.exception("screen could not learn from job %d", job.id)
 
     def _count_label(self, policy: Policy) -> None:
-        state = self._state(policy)
+        state = self._policies[policy.id]  # observe made it ready
         state.new_labels += 1
         self.stats.labels += 1
         if state.new_labels >= self.settings.retrain_after:
