@@ -109,7 +109,8 @@ class FairScheduler:
         self._wakeup = asyncio.Event()
 
     def __len__(self) -> int:
-        return len(self._queued) + self.offered()
+        """Certain jobs waiting (offers are optional work: see `offered`)."""
+        return len(self._queued)
 
     def offered(self) -> int:
         """Offers waiting (bounded by offers_per_space per space)."""

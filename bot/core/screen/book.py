@@ -23,8 +23,9 @@ from bot.core.messages import Verdict
 from bot.core.policies import Policy
 from bot.core.prefilter import PreparedText
 from bot.core.screen.features import Indices, features, text_features
-from bot.core.screen.model import THRESHOLD, Labelled, ScreenModel, held_back, recall, train
+from bot.core.screen.model import THRESHOLD, Labelled, ScreenModel, bootstrap_rows, held_back, recall, train
 from bot.core.screen.report import ScreenReport, wilson
+from bot.core.screen.settings import ScreenSettings, ScreenStats
 from bot.core.screen.stack import WeightStack
 from bot.store import Store
 from bot.store.records import Job
@@ -36,31 +37,16 @@ _YIELD_WINDOW = 30  # a policy's offer yield is judged on its latest checks only
 _REDRAW_EVERY = 32  # offers between two draws of a policy's yield
 
 
-@dataclass(frozen=True, slots=True)
-class ScreenSettings:
-    enabled: bool = True
-    random_rate: float = 0.002  # share of (message, policy) pairs checked at random, for unbiased recall
-    min_score: float = 0.02  # below this a message is not even offered
-    offers_per_space: int = 256
-    offer_max_age_s: float = 120.0
-    retrain_after: int = 50  # new labels of a policy before it is retrained
-    retrain_every_s: float = 60.0
-    max_labels: int = 20_000  # newest labels kept per policy
-    # Recent unchecked traffic, as weak negatives: ~98 % of chat is fine, and without it a model
-    # that only ever saw keyword hits cannot tell what ordinary chat looks like.
-    traffic_sample: int = 4_000  # messages kept (features only, in memory)
-    traffic_every: int = 5  # one message in this many goes into the sample
-    traffic_weight: float = 0.3
-
-
 @dataclass
-class ScreenStats:
-    pairs: int = 0  # (message, policy) pairs no keyword selected
-    offered: int = 0
-    random: int = 0
-    labels: int = 0
-    promoted: int = 0
-    kept_predecessor: int = 0
+class _Plan:
+    """How one list of policies is scored: stack columns, or one by one past the stack's capacity."""
+
+    policies: tuple[Policy, ...]
+    generation: int
+    positions: list[int] = field(default_factory=list)  # where each stacked score goes
+    stacked: list[int] = field(default_factory=list)  # stack columns
+    alone: list[tuple[int, ScreenModel]] = field(default_factory=list)
+    messages: int = 0  # messages scored with this plan, not yet added to the pair counts
 
 
 @dataclass
@@ -71,29 +57,21 @@ class _PolicyState:
     bootstrap: list[Labelled] = field(default_factory=list)
 
 
-def bootstrap_rows(policy: Policy) -> list[Labelled]:
-    """What a policy teaches before any traffic: its examples, rules and keywords."""
-    spec = policy.spec
-    texts: list[tuple[str, int]] = [(ex.text, int(ex.label == "violation")) for ex in spec.examples]
-    texts += [(rule.text, 1) for rule in spec.rules]
-    texts += [(rule.text, 0) for rule in spec.allowed]
-    texts += [(kw.rstrip("*"), 1) for kw in spec.prefilter.keywords]
-    return [Labelled(text_features(text), label) for text, label in texts]
-
-
 class Screens:
-    def __init__(self, store: Store | None, settings: ScreenSettings = ScreenSettings()) -> None:
+    def __init__(self, store: Store | None, settings: ScreenSettings | None = None) -> None:
         """Without a store the screens score (from the policies' own examples) but cannot learn."""
         self._store = store
-        self.settings = settings
+        self.settings = settings if settings is not None else ScreenSettings()
         self.stats = ScreenStats()
         self._policies: dict[str, _PolicyState] = {}
         self._stored: dict[str, ScreenModel] = {}
         self._wake = asyncio.Event()
         self._stack = WeightStack()
-        self._traffic: deque[Indices] = deque(maxlen=settings.traffic_sample)
+        self._traffic: deque[Indices] = deque(maxlen=self.settings.traffic_sample)
         self._seen = 0
         self._pairs: dict[str, int] = {}  # policy -> pairs no keyword selected, since start
+        self._plans: dict[tuple[int, ...], _Plan] = {}
+        self._generation = 0  # bumped whenever a policy's model changes
         self._yield: dict[str, tuple[int, int]] = {}  # policy -> (offers checked, violations)
         self._recent: dict[str, deque[int]] = {}  # policy -> outcomes of its latest offers checked
         # Seeded: a replay of the same stream takes the same offers (exploration, not security).
@@ -137,6 +115,7 @@ class Screens:
             if state is not None:
                 fresh.new_labels = state.new_labels
             self._policies[policy.id] = fresh
+            self._generation += 1
 
     def _model_of(self, policy: Policy) -> ScreenModel | None:
         """The policy's screen, None before `ready` (an edited policy keeps its pooled model)."""
@@ -157,38 +136,66 @@ class Screens:
     def scores(self, prepared: PreparedText, space_id: str, policies: list[Policy]) -> list[float]:
         """Risk of each policy for a message no keyword selected (0 where the screen is off)."""
         self.stats.pairs += len(policies)
-        for policy in policies:
-            self._pairs[policy.id] = self._pairs.get(policy.id, 0) + 1
-        out = [0.0] * len(policies)
         if not self.settings.enabled:
-            return out
-        stacked: list[tuple[int, int]] = []  # (position in out, column)
-        alone: list[tuple[int, ScreenModel]] = []
-        for i, policy in enumerate(policies):
-            model = self._model_of(policy) if policy.spec.prefilter.screen else None
-            if model is not None:
-                col = self._stack.column(model)
-                if col is None:
-                    alone.append((i, model))
-                else:
-                    stacked.append((i, col))
-        if not stacked and not alone:
+            return [0.0] * len(policies)
+        plan = self._plan(policies)
+        plan.messages += 1
+        out = [0.0] * len(policies)
+        if not plan.stacked and not plan.alone:
             return out
         idx = features(prepared, space_id)
         self._seen += 1
         if self._seen % self.settings.traffic_every == 0:
             self._traffic.append(idx)
-        if stacked:
-            for (i, _col), score in zip(
-                stacked, self._stack.scores(idx, [c for _i, c in stacked]), strict=True
-            ):
+        if plan.stacked:
+            for i, score in zip(plan.positions, self._stack.scores(idx, plan.stacked), strict=True):
                 out[i] = score
-        for i, model in alone:
+        for i, model in plan.alone:
             out[i] = model.score(idx)
         return out
 
+    def _plan(self, policies: list[Policy]) -> _Plan:
+        """Which column scores which policy, worked out once per policy list and model generation."""
+        key = tuple(map(id, policies))
+        plan = self._plans.get(key)
+        if (
+            plan is not None
+            and plan.generation == self._generation
+            and all(a is b for a, b in zip(plan.policies, policies, strict=True))
+        ):
+            return plan
+        if len(self._plans) > 4096:  # bounded: spaces' policy lists are few in practice
+            self._fold_plans()
+        plan = _Plan(tuple(policies), self._generation)
+        for i, policy in enumerate(policies):
+            model = self._model_of(policy) if policy.spec.prefilter.screen else None
+            if model is None:
+                continue
+            col = self._stack.column(model)
+            if col is None:
+                plan.alone.append((i, model))
+            else:
+                plan.positions.append(i)
+                plan.stacked.append(col)
+        old = self._plans.get(key)
+        if old is not None:
+            self._count_pairs(old)
+        self._plans[key] = plan
+        return plan
+
+    def _count_pairs(self, plan: _Plan) -> None:
+        for policy in plan.policies:
+            self._pairs[policy.id] = self._pairs.get(policy.id, 0) + plan.messages
+        plan.messages = 0
+
+    def _fold_plans(self) -> None:
+        for plan in self._plans.values():
+            self._count_pairs(plan)
+        self._plans.clear()
+
     async def report(self, policy_id: str, space_id: str | None = None) -> ScreenReport:
         """Recall estimated from the uniform random checks (pooled, or one space's), and calls saved."""
+        self._fold_plans()
         counts = await self.store.screens.check_counts(policy_id, space_id)
         v = counts.violations
         model = self.model(policy_id)
@@ -311,6 +318,7 @@ class Screens:
         version = await self.store.screens.save_model(policy_id, weights, meta)
         state.model = ScreenModel.from_blob(policy_id, version, weights, meta)
         self._stored[policy_id] = state.model
+        self._generation += 1
         self.stats.promoted += 1
         self._recent.pop(policy_id, None)  # a new model earns a fresh look
         return True

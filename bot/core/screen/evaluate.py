@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 from bot.core.policies import Policy
 from bot.core.prefilter import PreparedText
-from bot.core.screen.book import bootstrap_rows
 from bot.core.screen.features import Indices, features
-from bot.core.screen.model import THRESHOLD, Labelled, ScreenModel, hash_key, train
+from bot.core.screen.model import THRESHOLD, Labelled, ScreenModel, bootstrap_rows, hash_key, train
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,14 +14,13 @@ import warnings
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import csr_matrix
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import SGDClassifier
 
-from bot.core.screen.features import N_FEATURES, Indices
+from bot.core.policies import Policy
+from bot.core.screen.features import N_FEATURES, Indices, text_features
 
 THRESHOLD = 0.5  # score at which the screen "would select" a message (recall is measured here)
 
@@ -68,7 +67,9 @@ class ScreenModel:
         )  # fmt: skip
 
 
-def _matrix(rows: Sequence[Labelled]) -> csr_matrix:
+def _matrix(rows: Sequence[Labelled]) -> Any:
+    from scipy.sparse import csr_matrix  # imported on first training: ~90 MB a bot without the screen saves
+
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     for i, row in enumerate(rows):
         indptr[i + 1] = indptr[i] + len(row.features)
@@ -84,6 +85,9 @@ def train(policy_id: str, rows: Sequence[Labelled], seed: int = 0) -> ScreenMode
     labels = np.array([r.label for r in rows], dtype=np.int8)
     if len(set(labels.tolist())) < 2:
         return None
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import SGDClassifier
+
     clf = SGDClassifier(
         loss="log_loss", alpha=2e-5, class_weight="balanced", max_iter=40, tol=1e-3, random_state=seed
     )
@@ -112,3 +116,13 @@ def held_back(key: str) -> bool:
 
 def hash_key(key: str) -> int:
     return zlib.crc32(key.encode())
+
+
+def bootstrap_rows(policy: Policy) -> list[Labelled]:
+    """What a policy teaches before any traffic: its examples, rules and keywords."""
+    spec = policy.spec
+    texts: list[tuple[str, int]] = [(ex.text, int(ex.label == "violation")) for ex in spec.examples]
+    texts += [(rule.text, 1) for rule in spec.rules]
+    texts += [(rule.text, 0) for rule in spec.allowed]
+    texts += [(kw.rstrip("*"), 1) for kw in spec.prefilter.keywords]
+    return [Labelled(text_features(text), label) for text, label in texts]

@@ -58,7 +58,7 @@ class WeightStack:
         """Scores of the models in `cols` for one message, in that order."""
         if len(idx):
             scale = 1.0 / math.sqrt(len(idx))
-            sums = self._matrix[idx].sum(axis=0).tolist()
+            sums = self._matrix.take(idx, axis=0).sum(axis=0).tolist()
             z = [sums[c] * scale + self._icpt[c] for c in cols]
         else:
             z = [self._icpt[c] for c in cols]
