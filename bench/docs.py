@@ -41,7 +41,7 @@ def _mem_total() -> str:
 
 def machine() -> dict[str, str]:
     versions = []
-    for pkg in ("aiosqlite", "ollama", "httpx", "google-re2", "aiohttp"):
+    for pkg in ("aiosqlite", "ollama", "httpx", "google-re2", "aiohttp", "decancer-py", "scikit-learn"):
         try:
             versions.append(f"{pkg} {metadata.version(pkg)}")
         except metadata.PackageNotFoundError:

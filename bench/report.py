@@ -112,7 +112,13 @@ def prefilter_rows(r: dict[str, Any]) -> list[Row]:
     ok = "ok" if r["msgs_per_s"] >= r["target_msgs_per_s"] else "BELOW TARGET"
     rows: list[Row] = [
         (b, "throughput (1 core)", f"{r['msgs_per_s']:,.0f} msgs/s", f">= {r['target_msgs_per_s']:,} {ok}"),
-        (b, "prepare / match", f"{r['prepare_us_per_msg']:.0f} / {r['match_us_per_msg']:.0f} us/msg", ""),
+        (
+            b,
+            "prepare / match / screen",
+            f"{r['prepare_us_per_msg']:.0f} / {r['match_us_per_msg']:.0f} / "
+            f"{r.get('screen_us_per_msg', 0.0):.0f} us/msg",
+            "screen: learned score of every policy no keyword selected",
+        ),
         (
             b,
             "model calls",

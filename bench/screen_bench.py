@@ -214,11 +214,18 @@ def run_screen(
     *,
     capacity: float = 100.0,
     random_rate: float = 0.001,
+    sweep: Sequence[float] = (200.0, 400.0),
 ) -> dict[str, Any]:
-    """Replay `stream` with keywords alone and with the screen; every figure of both runs."""
+    """Replay `stream` with keywords alone and with the screen; every figure of both runs, and the
+    screen's last-window recall at the larger capacities in `sweep`."""
     started = time.perf_counter()
     keywords = asyncio.run(_replay(stream, policies, capacity=capacity, screen=False, random_rate=0.0))
     screened = asyncio.run(_replay(stream, policies, capacity=capacity, screen=True, random_rate=random_rate))
+    more = []
+    for cap in sweep:
+        run = asyncio.run(_replay(stream, policies, capacity=cap, screen=True, random_rate=random_rate))
+        last = run["curve"][-1]
+        more.append({"capacity": cap, "window": last["window"], "recall": last["window_recall"]})
     caught_kw = sum(p["recall"] * p["violations"] for p in keywords["per_policy"].values())
     caught_sc = sum(p["recall"] * p["violations"] for p in screened["per_policy"].values())
     return {
@@ -229,5 +236,6 @@ def run_screen(
         "keywords": keywords,
         "screen": screened,
         "never_fewer_caught": round(caught_sc) >= round(caught_kw),
+        "sweep": more,
         "wall_s": time.perf_counter() - started,
     }

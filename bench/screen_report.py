@@ -103,6 +103,14 @@ def screen_section(s: dict[str, Any]) -> list[str]:
             f"| {_pct(fig['recall'])} |"
         )
     out += ["", *_reading(s)]
+    if s.get("sweep"):
+        cells = ", ".join(
+            f"{x['capacity']:g} calls per 1,000 messages: {x['recall']:.1%}" for x in s["sweep"]
+        )
+        out += [
+            "",
+            f"With more GPU capacity, the same stream's last window ({s['sweep'][0]['window']}): {cells}.",
+        ]
     offers = sc["offers"] or {}
     est = sc["random_estimate"] or {}
     low, high = est.get("screen_recall_ci95", (0.0, 1.0))

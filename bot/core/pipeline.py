@@ -108,14 +108,12 @@ class Pipeline:
                 unmatched.append(active)
                 continue
             jobs.append(_job(msg, active, match.reason))
-        if self.screens is not None and unmatched:
-            await self.screens.ready([a.policy for a in unmatched])
-            self._offer(self.screens, prepared, msg, unmatched)
-        if not jobs:
-            return SubmitResult(0, 0)
-        queued = await self._persist(msg.space_id, jobs)
+        queued = await self._persist(msg.space_id, jobs) if jobs else 0
         self.stats.candidates += len(jobs)
         self.stats.duplicates += len(jobs) - queued
+        if self.screens is not None and unmatched:  # optional work, offered once the certain is on disk
+            await self.screens.ready([a.policy for a in unmatched])
+            self._offer(self.screens, prepared, msg, unmatched)
         return SubmitResult(len(jobs), queued)
 
     def _offer(
