@@ -302,8 +302,8 @@ class Screens:
             for r in stored
         ]
         training = state.bootstrap + [r for r in rows if not held_back(r.key)]
-        weak = self.settings.traffic_weight
-        training += [Labelled(idx, 0, weight=weak) for idx in list(self._traffic)[-3 * len(training) :]]
+        weight, take = self.settings.traffic_weight, int(self.settings.traffic_ratio * len(training))
+        training += [Labelled(idx, 0, weight=weight) for idx in list(self._traffic)[-take:]] if take else []
         test = [r for r in rows if held_back(r.key)]
         candidate = await asyncio.to_thread(train, policy_id, training)
         if candidate is None:
