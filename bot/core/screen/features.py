@@ -51,8 +51,7 @@ def features(prepared: PreparedText, space_id: str = "") -> Indices:
     grams = _char_grams(" ".join(words))
     if not space_id:
         return grams
-    hashed = _space_hashes(words, space_id)
-    tagged = (np.fromiter(hashed, dtype=np.uint32, count=len(hashed)) & _MASK).astype(np.uint16)
+    tagged = np.array([h & _MASK for h in _space_hashes(words, space_id)], dtype=np.uint16)
     return np.concatenate((grams, tagged))
 
 
