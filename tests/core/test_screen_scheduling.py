@@ -126,7 +126,7 @@ class Answering:
         self.seen: list[str] = []
         self.tier2 = None
 
-    async def classify(self, policy, request, escalate=False):  # type: ignore[no-untyped-def]
+    async def classify(self, policy, request, escalate=False):
         self.seen.append(request.text)
         return Verdict(
             violation="views" in request.text, confidence="high", rule_ids=(), category=None,
@@ -135,7 +135,7 @@ class Answering:
         )  # fmt: skip
 
 
-async def _pipeline(tmp_path: Path, tokens, yaml_text: str, **screen: object):  # type: ignore[no-untyped-def]
+async def _pipeline(tmp_path: Path, tokens, yaml_text: str, **screen: object):
     store = await Store.open(tmp_path / "p.db")
     book = PolicyBook(store, lambda text, src: parse_policy(text, src, tokens.count, TokenLimits()))
     try:
