@@ -23,9 +23,12 @@ from bench.memory_bench import run_memory
 from bench.pipeline_bench import backlog_plan, run_backlog, run_direct_matched, run_latency
 from bench.prefilter_bench import TARGET_MSGS_PER_S, load_policies, profile_prefilter, run_prefilter
 from bench.report import detail_rows, print_table, summary_rows
+from bench.screen_bench import run_screen
+from bench.screen_data import build_stream, load_jsonl
 from bench.stream_bench import run_stream
+from bot.core.screen import Screens
 
-BENCHMARKS = ("prefilter", "direct", "backlog", "latency", "stream", "fairness", "memory")
+BENCHMARKS = ("prefilter", "direct", "backlog", "latency", "stream", "fairness", "memory", "screen")
 STREAM_TIME_SCALE = 0.02  # counts, not timings: compress hard
 MEMORY_TIME_SCALE = 0.01
 
@@ -55,6 +58,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--messages", type=int, help="prefilter messages (default all ~9.2k, quick 2000)")
     p.add_argument("--repeat", type=int, help="prefilter passes, best counts (default 2, quick 1)")
     p.add_argument("--profile", action="store_true", help="profile the prefilter even if fast enough")
+    p.add_argument(
+        "--screen-messages",
+        type=int,
+        help="screen learning-curve messages (default 50000, quick 10000)",
+    )
+    p.add_argument("--screen-data", type=Path, metavar="FILE.jsonl", help='{"text","policy","label"} lines')
+    p.add_argument("--capacity", type=float, default=100.0, help="screen run: model calls per 1,000 messages")
+    p.add_argument("--random-rate", type=float, default=0.001, help="screen run: random checks per pair")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="also print every figure as JSON")
     p.add_argument(
@@ -75,7 +86,9 @@ def _prefilter(args: argparse.Namespace, samples: Sequence[Sample], results: dic
     _progress(f"prefilter: {len(chosen):,} messages x {repeat} pass(es)...")
     policies = load_policies()
     texts = [s.text for s in chosen]
-    results["prefilter"] = run_prefilter(texts, [s.label for s in chosen], policies=policies, repeat=repeat)
+    results["prefilter"] = run_prefilter(
+        texts, [s.label for s in chosen], policies=policies, repeat=repeat, screens=Screens(None)
+    )
     if args.profile or results["prefilter"]["msgs_per_s"] < TARGET_MSGS_PER_S:
         # Too slow: show where the time goes rather than guessing (bench never edits bot/).
         results["prefilter_profile"] = profile_prefilter(texts[:1000], policies)
@@ -118,6 +131,20 @@ async def _pipeline(
         )
 
 
+def _screen(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    if args.screen_data:
+        stream = load_jsonl(args.screen_data)
+        source = str(args.screen_data)
+    else:
+        n = args.screen_messages or (10_000 if args.quick else 50_000)
+        stream = build_stream(n, seed=args.seed)
+        source = "shared eval data: SMS, YouTube, HateCheck incl. evasions, OpenAI moderation; 2 % violations"
+    _progress(f"screen: {len(stream):,} labelled messages, keywords alone and with the screen...")
+    results["screen"] = run_screen(
+        stream, load_policies(), capacity=args.capacity, random_rate=args.random_rate
+    ) | {"source": source}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     want = set(args.only or BENCHMARKS)
@@ -133,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "prefilter" in want:
         _prefilter(args, samples, results)
     asyncio.run(_pipeline(args, samples, want, results))
+    if "screen" in want:
+        _screen(args, results)
     wall = time.monotonic() - started
 
     print(f"\nfigures ({wall:.1f} s):")

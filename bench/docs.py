@@ -12,6 +12,7 @@ from typing import Any
 
 from bench.findings import findings, interpretations
 from bench.report import Row, Summary, detail_rows, summary_rows
+from bench.screen_report import screen_section
 
 __all__ = ["DOCS_PATH", "machine", "render", "write_docs"]
 
@@ -40,7 +41,7 @@ def _mem_total() -> str:
 
 def machine() -> dict[str, str]:
     versions = []
-    for pkg in ("aiosqlite", "ollama", "httpx", "google-re2", "aiohttp"):
+    for pkg in ("aiosqlite", "ollama", "httpx", "google-re2", "aiohttp", "decancer-py", "scikit-learn"):
         try:
             versions.append(f"{pkg} {metadata.version(pkg)}")
         except metadata.PackageNotFoundError:
@@ -95,7 +96,7 @@ def render(results: dict[str, Any], run: dict[str, Any]) -> str:
         "```",
         "",
         "`--only` takes prefilter, direct, backlog (figures 2 and 3, runs direct too), latency, stream, "
-        "fairness, memory; `--json` prints every figure. The real chat text comes from "
+        "fairness, memory, screen; `--json` prints every figure. The real chat text comes from "
         "`../shared/eval/data` (or `$MODBOT_EVAL_DATA`).",
         "",
         "## Time scale",
@@ -127,6 +128,8 @@ def render(results: dict[str, Any], run: dict[str, Any]) -> str:
         _table(("benchmark", "figure", "value", "note"), detail_rows(results)),
         "",
     ]
+    if "screen" in results:
+        out += screen_section(results["screen"])
     profile = results.get("prefilter_profile")
     if profile:
         out += [

@@ -20,7 +20,8 @@ def _prefilter(p: dict[str, Any]) -> str:
     text = (
         f"**1. Prefilter, {p['msgs_per_s']:,.0f} msgs/s on one core** ({p['messages']:,} real messages x "
         f"{p['policies']} policies; prepare {p['prepare_us_per_msg']:.0f} us + match "
-        f"{p['match_us_per_msg']:.0f} us per message): {_met(ok)} of 5,000. It keeps "
+        f"{p['match_us_per_msg']:.0f} us + learned screen {p.get('screen_us_per_msg', 0.0):.0f} us per "
+        f"message): {_met(ok)} of 5,000. Keywords keep "
         f"{p['calls_saved_share']:.1%} of message x policy pairs away from the model. "
     )
     if not ok:

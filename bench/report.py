@@ -6,6 +6,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from bench.screen_report import screen_summary
+
 __all__ = ["Row", "Summary", "detail_rows", "prefilter_rows", "print_table", "summary_rows"]
 
 Row = tuple[str, str, str, str]  # benchmark, figure, value, note
@@ -61,6 +63,8 @@ def summary_rows(r: dict[str, Any]) -> list[Summary]:
         value = f"{m['rss_mb']:.0f} MB (+{m['delta_mb']:.1f} MB)"
         label = f"7 RSS, {m['spaces']:,} spaces x {m['policies_per_space']} policies"
         rows.append((label, value, "<= 200 MB", _verdict(m["rss_mb"] <= m["target_mb"])))
+    if "screen" in r:
+        rows += screen_summary(r["screen"])
     return rows
 
 
@@ -108,7 +112,13 @@ def prefilter_rows(r: dict[str, Any]) -> list[Row]:
     ok = "ok" if r["msgs_per_s"] >= r["target_msgs_per_s"] else "BELOW TARGET"
     rows: list[Row] = [
         (b, "throughput (1 core)", f"{r['msgs_per_s']:,.0f} msgs/s", f">= {r['target_msgs_per_s']:,} {ok}"),
-        (b, "prepare / match", f"{r['prepare_us_per_msg']:.0f} / {r['match_us_per_msg']:.0f} us/msg", ""),
+        (
+            b,
+            "prepare / match / screen",
+            f"{r['prepare_us_per_msg']:.0f} / {r['match_us_per_msg']:.0f} / "
+            f"{r.get('screen_us_per_msg', 0.0):.0f} us/msg",
+            "screen: learned score of every policy no keyword selected",
+        ),
         (
             b,
             "model calls",

@@ -17,6 +17,7 @@ from bot.core.library import PolicyLibrary
 from bot.core.policies import Policy, PolicyProblem, TokenLimits, load_policy_dir, parse_policy
 from bot.core.policy_book import PolicyBook
 from bot.core.ports import Actor, Platform
+from bot.core.screen import ScreenSettings
 from bot.core.service import CoreSettings, ModerationCore
 from bot.core.tokens import TokenCounter, load_encoding
 from bot.store import Store
@@ -127,7 +128,7 @@ async def build_runtime(
                 book,
                 platforms,
                 library,
-                CoreSettings(workers=settings.ollama_slots),
+                CoreSettings(workers=settings.ollama_slots, screen=screen_settings(settings)),
             )
             if not background:
                 yield Runtime(engine, store, core)
@@ -148,3 +149,16 @@ async def install_library(runtime: Runtime, space_id: str, mode: str = "live") -
         if reply.ok:
             installed.append(policy_id)
     return installed
+
+
+def screen_settings(settings: Settings) -> ScreenSettings | None:
+    """The learned screen as configured (None when SCREEN_ENABLED is false)."""
+    if not settings.screen_enabled:
+        return None
+    return ScreenSettings(
+        random_rate=settings.screen_random_rate,
+        min_score=settings.screen_min_score,
+        offers_per_space=settings.screen_offers_per_space,
+        offer_max_age_s=settings.screen_offer_max_age_s,
+        retrain_after=settings.screen_retrain_after,
+    )

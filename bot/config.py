@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     policy_warn_tokens: int = Field(default=600, ge=50)
     policy_max_tokens: int = Field(default=10_000, ge=100)
 
+    # The learned screen: offers the model messages no keyword selected, riskiest first
+    screen_enabled: bool = True
+    screen_random_rate: float = Field(default=0.002, ge=0.0, le=1.0)  # uniform checks, for recall
+    screen_min_score: float = Field(default=0.02, ge=0.0, le=1.0)
+    screen_offers_per_space: int = Field(default=256, ge=1)
+    screen_offer_max_age_s: float = Field(default=120.0, gt=0)
+    screen_retrain_after: int = Field(default=50, ge=1)
+
     # Storage and runtime
     database_path: Path = Path("modbot.db")
     tiktoken_cache_dir: Path | None = None

@@ -58,6 +58,9 @@ def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tokenizer_dir: Pat
     monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")  # nothing listens: tests set it
     monkeypatch.delenv("ESCALATION_URL", raising=False)
     monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
+    # The learned screen spends idle model capacity on extra checks; flows that count model calls
+    # keep to keywords. Its own tests (tests/core/test_screen*.py) build it explicitly.
+    monkeypatch.setenv("SCREEN_ENABLED", "false")
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,9 @@ from bot.core.evaluate import (
 from bot.core.messages import Verdict
 from bot.core.policies import Policy
 from bot.core.prefilter import PreparedText
+from bot.core.screen import ScreenModel, Screens
+from bot.core.screen import evaluate as screen_eval
+from bot.store import Store
 
 
 def register(sub: Any) -> None:
@@ -90,6 +93,10 @@ async def _evaluate(args: argparse.Namespace, settings: Settings, samples: list[
             "model": None,
         }
         if args.prefilter_only:
+            stored = await _stored_screen(settings, policy.id)
+            positives = [s.positive for s in samples]
+            texts = [s.text for s in samples]
+            report["screen"] = await asyncio.to_thread(screen_eval.compare, policy, texts, positives, stored)
             return report
         model = Confusion()
         latency = LatencyStats()
@@ -103,6 +110,17 @@ async def _evaluate(args: argparse.Namespace, settings: Settings, samples: list[
             "latency_ms": latency.summary(),
         }
         return report
+
+
+async def _stored_screen(settings: Settings, policy_id: str) -> ScreenModel | None:
+    """The promoted screen in the bot's database, if there is one (the file is never created here)."""
+    path = settings.database_path
+    if not await asyncio.to_thread(path.is_file):
+        return None
+    async with await Store.open(path) as store:
+        screens = Screens(store)
+        await screens.load()
+        return screens.model(policy_id)
 
 
 async def _classify_all(
@@ -142,6 +160,11 @@ def _print_report(report: dict[str, Any]) -> None:
         f"prefilter: selected {pf['selected']} rows for the model; recall on positives "
         f"{pf['recall_on_positives']:.1%} ({pf['missed_positives']} positives missed)"
     )
+    for name, fig in (report.get("screen") or {}).items():
+        print(
+            f"  {name}: recall {fig['recall']:.1%}, pass rate {fig['pass_rate']:.1%} "
+            f"({fig['selected']} rows to the model)"
+        )
     m = report["model"]
     if not m:
         return

@@ -20,8 +20,9 @@ from bot.core.classifier.base import ClassifyRequest
 from bot.core.classifier.tiered import TieredClassifier
 from bot.core.messages import IncomingMessage, Result, Unavailable, Verdict
 from bot.core.policy_book import ActivePolicy, PolicyBook
-from bot.core.prefilter import PreparedText
-from bot.core.scheduler import FairScheduler
+from bot.core.prefilter import PrefilterMatch, PreparedText
+from bot.core.scheduler import FairScheduler, Offer
+from bot.core.screen import Screens
 from bot.core.stored import stored_answer
 from bot.core.vcache import VerdictCache, cache_key
 from bot.store import Store
@@ -71,13 +72,20 @@ class Pipeline:
         *,
         on_gave_up: Callable[[Job, Unavailable], Awaitable[None]] | None = None,
         after_verdict: Callable[[], None] | None = None,
+        screens: Screens | None = None,
     ) -> None:
         self.store = store
         self.book = book
         self.classifier = classifier
         self.on_verdict = on_verdict
         self.settings = settings
-        self.scheduler = FairScheduler(budget_for, clock)
+        self.screens = screens
+        ss = screens.settings if screens is not None else None
+        self.scheduler = FairScheduler(
+            budget_for, clock,
+            offers_per_space=ss.offers_per_space if ss else 256,
+            offer_max_age_s=ss.offer_max_age_s if ss else 120.0,
+        )  # fmt: skip
         self.breaker = CircuitBreaker(clock=clock)
         self.cache = VerdictCache()
         self.stats = PipelineStats()
@@ -96,28 +104,39 @@ class Pipeline:
             self._seen[msg.space_id] += 1  # written by flush_counts(): no write per message
         prepared = PreparedText.of(msg.text)
         jobs: list[NewJob] = []
+        unmatched: list[ActivePolicy] = []
         for active in await self.book.active(msg.space_id):
             if not active.applies_to(msg.channel_id):
                 continue
             match = active.policy.prefilter.match(prepared, sample_key=f"{msg.space_id}:{msg.message_id}")
+            screens = self.screens
+            if screens is not None and screens.drawn(msg.space_id, msg.message_id, active.policy.id):
+                match = PrefilterMatch("random", "")  # checked whatever it scores: unbiased recall
             if match is None:
+                unmatched.append(active)
                 continue
             self.classifier.telemetry.candidate(active.policy.id)  # for /metrics
-            jobs.append(
-                NewJob.from_message(
-                    msg,
-                    policy_id=active.policy.id,
-                    policy_version=active.version,
-                    policy_hash=active.policy.content_hash,
-                    match_reason=match.reason,
-                )
-            )
-        if not jobs:
-            return SubmitResult(0, 0)
-        queued = await self._persist(msg.space_id, jobs)
+            jobs.append(_job(msg, active, match.reason))
+        queued = await self._persist(msg.space_id, jobs) if jobs else 0
         self.stats.candidates += len(jobs)
         self.stats.duplicates += len(jobs) - queued
+        if self.screens is not None and unmatched:  # optional work, offered once the certain is on disk
+            await self.screens.ready([a.policy for a in unmatched])
+            self._offer(self.screens, prepared, msg, unmatched)
         return SubmitResult(len(jobs), queued)
+
+    def _offer(
+        self, screens: Screens, prepared: PreparedText, msg: IncomingMessage, unmatched: list[ActivePolicy]
+    ) -> None:
+        """Scored by the learned screen: optional work the scheduler runs when a slot is free."""
+        scores = screens.scores(prepared, msg.space_id, [a.policy for a in unmatched])
+        for active, score in zip(unmatched, scores, strict=True):
+            if score > 0.0 and score >= screens.settings.min_score:  # 0: the screen is off
+                policy = active.policy
+                priority = screens.priority(policy.id, score)
+                offer = Offer(priority, msg, policy.id, active.version, policy.content_hash)
+                self.scheduler.offer(msg.space_id, offer)
+                screens.stats.offered += 1
 
     async def enqueue_escalation(self, job: NewJob) -> bool:
         return await self._persist(job.space_id, [job]) > 0
@@ -149,15 +168,27 @@ class Pipeline:
     async def worker(self) -> None:
         """One model slot. Runs until cancelled."""
         while True:
-            _space, job_id = await self.scheduler.get()
+            _space, work = await self.scheduler.get()
             self._busy += 1
             try:
                 await self.breaker.wait_until_allowed()
-                await self._run(job_id)
+                job_id = work if isinstance(work, int) else await self._take_offer(work)
+                if job_id is not None:
+                    await self._run(job_id)
             finally:
                 self._busy -= 1
                 if self._busy == 0 and len(self.scheduler) == 0:
                     self._idle.set()
+
+    async def _take_offer(self, offer: Offer) -> int | None:
+        """A slot took a screen offer: it becomes a durable job now (None if it already was one)."""
+        message = offer.message
+        job = NewJob.from_message(
+            message, policy_id=offer.policy_id, policy_version=offer.policy_version,
+            policy_hash=offer.policy_hash, match_reason="screen",
+        )  # fmt: skip
+        ids = await self.store.inbox.add_many([job])
+        return ids[0] if ids else None
 
     async def _run(self, job_id: int) -> None:
         if not await self.store.inbox.lease(job_id):
@@ -195,6 +226,8 @@ class Pipeline:
                 await self.store.inbox.complete(job.id)
             _log_verdict(job, result, cached)
             self.after_verdict()  # e.g. wake the outbox: a new flag should go out now
+            if self.screens is not None:
+                await self.screens.observe(job, active.policy, result)  # never raises
             return
         await self._on_unavailable(job, result)
 
@@ -271,6 +304,14 @@ def _log_verdict(job: Job, verdict: Verdict, cached: bool) -> None:
     label = "violation" if verdict.violation else "no violation"
     log.info("job %d %s: %s (%s, tier %d)", job.id, job.policy_id, label, verdict.confidence,
              verdict.tier, extra=fields)  # fmt: skip
+
+
+def _job(msg: IncomingMessage, active: ActivePolicy, reason: str) -> NewJob:
+    policy = active.policy
+    return NewJob.from_message(
+        msg, policy_id=policy.id, policy_version=active.version, policy_hash=policy.content_hash,
+        match_reason=reason,
+    )  # fmt: skip
 
 
 async def _nothing(_job: Job, _result: Unavailable) -> None:

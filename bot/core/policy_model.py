@@ -42,6 +42,7 @@ class Prefilter(Strict):
     domains: tuple[str, ...] = ()  # listed domains and their subdomains
     domain_files: tuple[str, ...] = ()  # JSON ({"domains": [...]}) or one domain per line
     sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # spot-check non-matching messages
+    screen: bool = True  # the learned screen may offer messages no keyword selected to the model
 
 
 class Action(Strict):

@@ -9,7 +9,7 @@ with harmony control tokens defused so content can never open a new role.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import re2
 
@@ -34,6 +34,13 @@ OUTPUT_SCHEMA: dict[str, object] = {
 _CONTROL = re2.compile(r"<\|([^|<>]{0,40})\|>", normalize.re2_options())
 MAX_TEXT_CHARS = 4000
 MAX_CONTEXT_CHARS = 500
+# A long message is shown as its head, every window the prefilter finds something in, and its tail.
+_HEAD_CHARS = 1200
+_TAIL_CHARS = 400
+_WINDOW = 600  # windows overlap by half, so any hit shorter than 300 characters lies inside one
+_GAP = "\n[… {n} characters not shown …]\n"
+
+Finds = Callable[[str], bool]  # does this piece of text hold a prefilter hit?
 
 
 def neutralise(text: str) -> str:
@@ -101,9 +108,52 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _line(label: str, author: str, text: str, limit: int) -> str:
-    who = neutralise(_clip(author, 64)) or "unknown"
-    body = neutralise(_clip(text, limit)).replace("\n", "\n    ")
+    who = neutralise(_clip(normalize.as_displayed(author), 64)) or "unknown"
+    body = neutralise(_clip(normalize.as_displayed(text), limit)).replace("\n", "\n    ")
     return f"[{label}] {who}: {body}"
+
+
+def model_view(text: str, finds: Finds | None, limit: int = MAX_TEXT_CHARS) -> str:
+    """What the model reads of `text`: all of it when it fits, else the head, the windows around
+    every prefilter hit, and the tail, so padding cannot push a selected violation out of sight."""
+    if len(text) <= limit:
+        return text
+    step = _WINDOW // 2
+    spans: list[tuple[int, int]] = [(0, _HEAD_CHARS)]
+    if finds is not None:
+        for start in range(0, len(text) - step, step):
+            if finds(text[start : start + _WINDOW]):
+                end = min(len(text), start + _WINDOW)
+                if start <= spans[-1][1]:
+                    spans[-1] = (spans[-1][0], end)
+                else:
+                    spans.append((start, end))
+    tail = (max(spans[-1][1], len(text) - _TAIL_CHARS), len(text))
+    budget = limit - _TAIL_CHARS - 40 * len(spans)
+    kept: list[tuple[int, int]] = []
+    for start, end in spans:  # earliest hits first, within the budget
+        take = min(end - start, budget)
+        if take <= 0:
+            break
+        kept.append((start, start + take))
+        budget -= take
+    # Budget left over goes to the head, so a text just over the limit loses little.
+    head_end = min(kept[0][1] + max(0, budget), kept[1][0] if len(kept) > 1 else len(text))
+    kept[0] = (0, head_end)
+    if len(kept) > 1 and head_end >= kept[1][0]:
+        kept[0:2] = [(0, kept[1][1])]
+    if tail[0] <= kept[-1][1]:
+        kept[-1] = (kept[-1][0], len(text))
+    elif tail[0] < tail[1]:
+        kept.append(tail)
+    parts: list[str] = []
+    shown_to = 0
+    for start, end in kept:
+        if start > shown_to:
+            parts.append(_GAP.format(n=start - shown_to))
+        parts.append(text[start:end])
+        shown_to = end
+    return "".join(parts)
 
 
 def render_user(
@@ -111,8 +161,10 @@ def render_user(
     author: str,
     channel: str = "",
     context: Sequence[ContextLine] = (),
+    finds: Finds | None = None,
 ) -> str:
     """The user message: optional context, then the TARGET. All content defused."""
+    text = model_view(text, finds)
     lines: list[str] = []
     if context:
         lines.append("Earlier messages, oldest first (for context only):")

@@ -27,6 +27,7 @@ from bot.core.permissions import Gate
 from bot.core.pipeline import Pipeline, PipelineSettings, SubmitResult
 from bot.core.policy_book import PolicyBook
 from bot.core.ports import Actor, Platform
+from bot.core.screen import Screens, ScreenSettings
 from bot.store import Store
 from bot.store.records import Space
 
@@ -42,6 +43,7 @@ class CoreSettings:
     retry_base_s: float = 2.0  # first backoff after a model outage or a failed platform call
     breaker_cooldown_s: float = 5.0
     counts_flush_s: float = 10.0
+    screen: ScreenSettings | None = None  # None: keywords only, no learned screen
 
 
 class ModerationCore:
@@ -67,12 +69,14 @@ class ModerationCore:
         self.outbox = OutboxDispatcher(store, book, views, platforms, retry_base_s=settings.retry_base_s)
         # The pipeline and the cases call each other (verdict -> case, escalation -> job): the
         # late-bound lambdas keep that one cycle inside this constructor.
+        self.screens = Screens(store, settings.screen) if settings.screen is not None else None
         self.pipeline = Pipeline(
             store, book, classifier, lambda job, active, verdict: self.cases.on_verdict(job, active, verdict),
             PipelineSettings(workers=settings.workers, backoff_base_s=settings.retry_base_s),
             budget_for=lambda space_id: self._budgets.get(space_id, 60),
             on_gave_up=lambda job, result: self.cases.on_gave_up(job, result),
             after_verdict=self.outbox.wake,
+            screens=self.screens,
         )  # fmt: skip
         self.pipeline.breaker.base_cooldown_s = settings.breaker_cooldown_s
         self.cases = CaseService(store, book, self.admin, self.gate, views, self.pipeline.enqueue_escalation)
@@ -88,6 +92,7 @@ class ModerationCore:
                 self.gate,
                 platforms,
                 self.pipeline.flush_counts,
+                self.screens,
             )
         )
         self._tasks: set[asyncio.Task[None]] = set()
@@ -98,6 +103,9 @@ class ModerationCore:
         for space in await self.store.spaces.list():
             self._remember(space)
         await self.pipeline.recover()
+        if self.screens is not None:
+            await self.screens.load()
+            self._spawn("screen-trainer", self.screens.run)
         for n in range(self.settings.workers):
             self._spawn(f"model-worker-{n}", self.pipeline.worker)
         self._spawn("outbox", lambda: self.outbox.run(self.settings.outbox_poll_s))

@@ -18,6 +18,7 @@ from bot.store.migrate import apply_migrations, current_version
 from bot.store.outbox import OutboxRepo
 from bot.store.policies import PolicyRepo
 from bot.store.retention import purge_expired_text
+from bot.store.screens import ScreenRepo
 from bot.store.spaces import SpaceRepo
 from bot.store.stats import StatsRepo
 from bot.store.verdicts import VerdictRepo
@@ -46,6 +47,7 @@ class Store:
         self.audit = AuditRepo(db)
         self.outbox = OutboxRepo(db)
         self.stats = StatsRepo(db)
+        self.screens = ScreenRepo(db)
 
     @classmethod
     async def open(cls, path: str | Path, clock: Clock = time.time) -> Store:

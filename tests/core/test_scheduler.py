@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.core.breaker import CircuitBreaker
-from bot.core.scheduler import FairScheduler
+from bot.core.scheduler import FairScheduler, Offer
 
 
 class Clock:
@@ -16,7 +16,7 @@ class Clock:
         return self.now
 
 
-async def take(s: FairScheduler, n: int) -> list[tuple[str, int]]:
+async def take(s: FairScheduler, n: int) -> list[tuple[str, int | Offer]]:
     return [await asyncio.wait_for(s.get(), 1) for _ in range(n)]
 
 

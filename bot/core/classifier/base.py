@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -11,7 +12,7 @@ from typing import Protocol
 from bot.core.classifier.parse import ParseFailure, parse_answer
 from bot.core.messages import ContextLine, Result, Unavailable, UnavailableReason, Verdict
 from bot.core.policies import Policy
-from bot.core.prompt import render_user
+from bot.core.prompt import MAX_TEXT_CHARS, Finds, render_user
 from bot.core.redact import redact
 from bot.core.text import valid_text
 
@@ -27,8 +28,9 @@ class ClassifyRequest:
     channel: str = ""
     context: tuple[ContextLine, ...] = ()
 
-    def user_message(self) -> str:
-        return render_user(self.text, self.author, self.channel, self.context)
+    def user_message(self, finds: Finds | None = None) -> str:
+        """`finds` (the policy prefilter's) locates what a long message must still show the model."""
+        return render_user(self.text, self.author, self.channel, self.context, finds)
 
     def member_text(self) -> tuple[str, ...]:
         """Everything in the prompt that members wrote: no verdict may be taken from it."""
@@ -83,7 +85,10 @@ class ModelTier(ABC):
         self, policy: Policy, request: ClassifyRequest, *, effort: str | None = None
     ) -> Result:
         effort = effort or policy.spec.reasoning_effort
-        user_message = request.user_message()
+        if len(request.text) > MAX_TEXT_CHARS:  # scanning a long text for hits is CPU work
+            user_message = await asyncio.to_thread(request.user_message, policy.prefilter.finds)
+        else:
+            user_message = request.user_message()
         started = time.monotonic()
         failure = ParseFailure("empty", "no attempt was made")
         raw: RawAnswer | None = None

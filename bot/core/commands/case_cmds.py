@@ -135,9 +135,11 @@ async def stats(ctx: CommandContext, args: Args) -> Reply:
         "latency p50/p95",
     )
     title = f"last {days} day(s): {seen} message(s) seen"
+    screens = ctx.services.screens
+    lines = [(await screens.report(r[0])).line() for r in rows] if screens is not None else []
     if not rows:
         return Reply(True, title, ("nothing was checked in this period",))
-    return Reply(True, title, table=Table(headers, tuple(rows)))
+    return Reply(True, title, tuple(lines), table=Table(headers, tuple(rows)))
 
 
 async def audit(ctx: CommandContext, args: Args) -> Reply:

@@ -12,6 +12,7 @@ from bot.core.library import PolicyLibrary
 from bot.core.permissions import Gate
 from bot.core.policy_book import PolicyBook
 from bot.core.ports import Actor, Platform
+from bot.core.screen import Screens
 from bot.core.vocab import Role
 from bot.store import Store
 
@@ -29,6 +30,7 @@ class Services:
     gate: Gate
     platforms: Mapping[str, Platform]
     flush_counts: Callable[[], Awaitable[None]]  # messages seen, kept in memory between writes
+    screens: Screens | None = None  # the learned screens, when enabled
 
 
 @dataclass(frozen=True, slots=True)

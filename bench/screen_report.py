@@ -1,0 +1,134 @@
+"""The screen benchmark's figures as summary rows and a docs/benchmarks.md section."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["screen_section", "screen_summary"]
+
+TARGET_RECALL = 0.95
+TARGET_CALLS = 100.0
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.1%}"
+
+
+def screen_summary(s: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    last = s["screen"]["curve"][-1]
+    kw_last = s["keywords"]["curve"][-1]
+    recall_ok = last["window_recall"] >= TARGET_RECALL
+    calls_ok = last["window_calls_per_1000"] <= TARGET_CALLS
+    return [
+        (
+            f"8 violations caught, screen learned ({last['window']} msgs)",
+            f"{last['window_recall']:.1%} (keywords {kw_last['window_recall']:.1%})",
+            f">= {TARGET_RECALL:.0%}",
+            "pass" if recall_ok else "MISS",
+        ),
+        (
+            "8 model calls per 1,000 messages, with screen",
+            f"{last['window_calls_per_1000']:.0f}",
+            f"<= {TARGET_CALLS:.0f}",
+            "pass" if calls_ok else "MISS",
+        ),
+        (
+            "8 never fewer caught than keywords alone",
+            "yes" if s["never_fewer_caught"] else "no",
+            "yes",
+            "pass" if s["never_fewer_caught"] else "MISS",
+        ),
+    ]
+
+
+def _reading(s: dict[str, Any]) -> list[str]:
+    """What the figures say, in numbers taken from this run."""
+    kw, sc = s["keywords"], s["screen"]
+    last, kw_last = sc["curve"][-1], kw["curve"][-1]
+    prev = sc["curve"][-2] if len(sc["curve"]) > 1 else last
+    checks = sum(c for c, _h in sc["screen_checks"].values())
+    hits = sum(h for _c, h in sc["screen_checks"].values())
+    n = s["messages"]
+    spare = 1000 * checks / n
+    missed = 1000 * s["violations"] / n * (1 - kw_last["recall"])
+    precision = hits / checks if checks else 0.0
+    need = (
+        TARGET_RECALL * s["violations"] / n * 1000 - 1000 * s["violations"] / n * kw_last["recall"]
+    ) / max(spare, 1e-9)
+    verdict = "meets" if last["window_recall"] >= TARGET_RECALL else "misses"
+    return [
+        f"**Reading.** Once it has learned, the screen {verdict} the {TARGET_RECALL:.0%} recall target: "
+        f"{last['window_recall']:.1%} of the violations in the last window are caught at "
+        f"{last['window_calls_per_1000']:.0f} calls per 1,000 messages, against "
+        f"{kw_last['window_recall']:.1%} for keywords alone at {kw_last['window_calls_per_1000']:.0f}. "
+        "Keywords take most of the fixed capacity; "
+        f"the screen checked {spare:.0f} offers per 1,000 messages, {precision:.0%} of them "
+        f"violations, while keywords let {missed:.1f} violations per 1,000 messages past. At this "
+        f"capacity the target needs about {min(need, 9.99):.0%} of the screen's checks to be violations, "
+        "so what limits it is how well a small n-gram model ranks this data after a few hundred "
+        "positive labels (HateCheck's non-hateful cases, 16 % of the distinct benign texts, are built to "
+        f"look like hate), not the scheduling. Between the last two windows its recall went from "
+        f"{prev['window_recall']:.1%} to {last['window_recall']:.1%}.",
+    ]
+
+
+def screen_section(s: dict[str, Any]) -> list[str]:
+    kw, sc = s["keywords"], s["screen"]
+    out = [
+        "## Learned screen: the learning curve",
+        "",
+        f"A stream of {s['messages']:,} messages ({s['source']}) with {s['violations']:,} labelled "
+        f"violations, replayed through the library policies' prefilters, the learned screens and "
+        f"the scheduler at a fixed GPU capacity of {s['capacity_per_1000']:g} model calls per 1,000 "
+        "messages (bench/screen_bench.py). An emulated model answers with the data set's label; a "
+        "violation is caught when the model checked it under the policy it violates. Random checks: "
+        f"{s['random_rate']:g} of (message, policy) pairs. Each window's figures cover the messages "
+        "since the previous checkpoint, so the last window shows the screen once it has learned.",
+        "",
+        "| after | window | calls/1,000 keywords | recall keywords | calls/1,000 with screen "
+        "| recall with screen |",
+        "|---|---|---|---|---|---|",
+    ]
+    for k, c in zip(kw["curve"], sc["curve"], strict=True):
+        out.append(
+            f"| {c['messages']:,} | {c['window']} ({c['window_violations']} violations) "
+            f"| {k['window_calls_per_1000']:.0f} | {_pct(k['window_recall'])} "
+            f"| {c['window_calls_per_1000']:.0f} | {_pct(c['window_recall'])} |"
+        )
+    out += ["", "Per policy over the whole stream:", "", "| policy | violations | keywords | with screen |"]
+    out.append("|---|---|---|---|")
+    for pid, fig in sc["per_policy"].items():
+        out.append(
+            f"| {pid} | {fig['violations']} | {_pct(kw['per_policy'][pid]['recall'])} "
+            f"| {_pct(fig['recall'])} |"
+        )
+    out += ["", *_reading(s)]
+    if s.get("sweep"):
+        cells = ", ".join(
+            f"{x['capacity']:g} calls per 1,000 messages: {x['recall']:.1%}" for x in s["sweep"]
+        )
+        out += [
+            "",
+            f"With more GPU capacity, the same stream's last window ({s['sweep'][0]['window']}): {cells}.",
+        ]
+    offers = sc["offers"] or {}
+    est = sc["random_estimate"] or {}
+    low, high = est.get("screen_recall_ci95", (0.0, 1.0))
+    out += [
+        "",
+        f"- Model calls by reason, with screen: {sc['by_reason']}; keywords alone: {kw['by_reason']}.",
+        f"- Screen offers checked per policy (checked, violations): {sc['screen_checks']}.",
+        f"- Offers: {offers.get('offered', 0):,} made, {offers.get('taken', 0):,} taken, "
+        f"{offers.get('dropped_full', 0):,} pushed out by higher scores, {offers.get('dropped_stale', 0):,} "
+        "aged out: the queue stays bounded whatever the stream.",
+        f"- Recall estimated from the {est.get('checks', 0)} random checks: "
+        f"{_pct(est.get('screen_recall'))} (95% CI {low:.0%}-{high:.0%}, {est.get('violations', 0)} "
+        f"violations among them; keywords alone {_pct(est.get('keyword_recall'))}).",
+        f"- Retraining took {sc['train_s']:.1f} s of CPU in total; {sc['screens']['promoted']} models "
+        f"promoted, {sc['screens']['kept_predecessor']} candidates refused (held-back recall lower).",
+        "",
+        "Reproduce: `.venv/bin/python -m bench --only screen` (or `--screen-data FILE.jsonl`, lines "
+        '`{"text", "policy", "label"}` in stream order, benign lines with an empty policy).',
+        "",
+    ]
+    return out

@@ -1,0 +1,34 @@
+"""The learned screen's settings (from SCREEN_* in the environment) and its running counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenSettings:
+    enabled: bool = True
+    random_rate: float = 0.002  # share of (message, policy) pairs checked at random, for unbiased recall
+    min_score: float = 0.02  # below this a message is not even offered
+    offers_per_space: int = 256
+    offer_max_age_s: float = 120.0
+    retrain_after: int = 50  # new labels of a policy before it is retrained
+    retrain_every_s: float = 60.0
+    max_labels: int = 20_000  # newest labels kept per policy
+    # Recent unchecked traffic, taken as negatives: ~98 % of chat is fine, and without it a model
+    # that only ever saw keyword hits cannot tell what ordinary chat looks like. (Weight and ratio
+    # chosen on the screen benchmark: 0.1 / 0.3 / 1.0 / 3.0 gave 55 / 56 / 61 / 58 % recall.)
+    traffic_sample: int = 4_000  # messages kept (features only, in memory)
+    traffic_every: int = 5  # one message in this many goes into the sample
+    traffic_weight: float = 1.0
+    traffic_ratio: float = 3.0  # at most this many traffic negatives per label
+
+
+@dataclass
+class ScreenStats:
+    pairs: int = 0  # (message, policy) pairs no keyword selected
+    offered: int = 0
+    random: int = 0
+    labels: int = 0
+    promoted: int = 0
+    kept_predecessor: int = 0
