@@ -50,7 +50,9 @@ async def _measure(
         core = rig.core
         # Any bot compiles its policies at start; the first compile also builds the tokenizer's
         # tables (~55 MB). Both belong to the baseline, not to the spaces.
-        hashes = {pid: core.book.compile(text, f"{pid}.yaml").content_hash for pid, text in library.items()}
+        hashes = {
+            pid: (await core.book.compile(text, f"{pid}.yaml")).content_hash for pid, text in library.items()
+        }
         gc.collect()
         baseline = _status_mb("VmRSS")
         t0 = time.monotonic()

@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     slack_host: str = "0.0.0.0"  # noqa: S104 - HTTP mode listens for Slack on every interface
     slack_port: int = Field(default=3000, ge=0, le=65535)
 
+    def secret_values(self) -> list[str]:
+        """Every secret setting's value (tokens, keys), for redaction: none may reach a log."""
+        values = (getattr(self, name) for name in type(self).model_fields)
+        return [v.get_secret_value() for v in values if isinstance(v, SecretStr) and v.get_secret_value()]
+
     @property
     def has_tier2(self) -> bool:
         return bool(self.escalation_url.strip())

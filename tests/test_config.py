@@ -21,3 +21,12 @@ def test_empty_values_mean_defaults(monkeypatch):
     settings = Settings()
     assert settings.ollama_num_ctx is None and settings.escalation_effort is None
     assert not settings.has_tier2
+
+
+def test_every_secret_setting_is_redacted_from_logs(monkeypatch):
+    from bot.config import Settings
+
+    monkeypatch.setenv("SLACK_ADMIN_USER_TOKEN", "admin-user-token-value")
+    monkeypatch.setenv("ESCALATION_API_KEY", "tier2-key-value")
+    secrets = Settings().secret_values()
+    assert {"admin-user-token-value", "tier2-key-value"} <= set(secrets)

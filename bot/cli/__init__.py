@@ -75,17 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _configure_logging(settings: Settings, *, verbose: bool) -> None:
     level = logging.DEBUG if verbose else getattr(logging, settings.log_level)
-    secrets = [
-        s.get_secret_value()
-        for s in (
-            settings.escalation_api_key,
-            settings.discord_token,
-            settings.slack_bot_token,
-            settings.slack_app_token,
-            settings.slack_signing_secret,
-        )
-    ]
-    redactor = RedactFilter(secrets)
+    redactor = RedactFilter(settings.secret_values())
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(redactor)
     logging.basicConfig(

@@ -52,7 +52,7 @@ class PolicyAdmin:
         if refused := await self._refused(space_id, actor, "policy.upload", source):
             return refused
         try:
-            policy = self.book.compile(yaml_text, source)
+            policy = await self.book.compile(yaml_text, source)
         except PolicyError as exc:
             await self.store.audit.record(
                 space_id, actor.user_id, await self._role(space_id, actor), "policy.upload", source,
@@ -61,7 +61,7 @@ class PolicyAdmin:
             return AdminResult(False, f"{source} was not saved; the version in force keeps running\n{exc}",
                                code="invalid")  # fmt: skip
         existing = await self.store.policies.get(space_id, policy.id)
-        if existing is not None and self._same_policy(existing, policy.spec_hash):
+        if existing is not None and await self._same_policy(existing, policy.spec_hash):
             return AdminResult(True, f"{policy.id} is unchanged (v{existing.version})", existing)
         saved = await self.store.policies.save_version(
             space_id, policy.id, yaml_text, policy.content_hash, actor.user_id,
@@ -70,10 +70,11 @@ class PolicyAdmin:
         await self._audit(space_id, actor, "policy.upload", policy.id, {"version": saved.version})
         return AdminResult(True, f"{policy.id} saved as v{saved.version} ({saved.mode})", saved)
 
-    def _same_policy(self, existing: SpacePolicy, spec_hash: str) -> bool:
+    async def _same_policy(self, existing: SpacePolicy, spec_hash: str) -> bool:
         """Every field equal, not just the prompt: a new action or prefilter is a new version."""
         try:
-            current = self.book.compile(existing.yaml_text, f"{existing.policy_id} v{existing.version}")
+            source = f"{existing.policy_id} v{existing.version}"
+            current = await self.book.compile(existing.yaml_text, source)
         except PolicyError:
             return False  # the stored text no longer loads: anything valid replaces it
         return current.spec_hash == spec_hash
@@ -134,7 +135,7 @@ class PolicyAdmin:
         data["version"] = int(data.get("version", 1)) + 1
         new_text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
         try:
-            policy = self.book.compile(new_text, f"{case.policy_id} + case {case.id}")
+            policy = await self.book.compile(new_text, f"{case.policy_id} + case {case.id}")
         except PolicyError as exc:
             return False, f"the example would break the policy: {exc}"
         await self.store.policies.save_version(

@@ -107,6 +107,9 @@ class AppealService:
                 else decision.reason
             )
             return AppealResult(False, reason)
+        if await self.cases.gate.own_case(actor, case.author_id, decision.role, case.space_id,
+                                          "appeal.decide", target):  # fmt: skip
+            return AppealResult(False, "another moderator must decide an appeal about your own message")
         chosen = pick(outcome, APPEAL_OUTCOMES)
         if chosen is None:
             return AppealResult(False, "decide an appeal with 'upheld' or 'overturned'")
@@ -114,6 +117,10 @@ class AppealService:
             return AppealResult(False, f"appeal #{appeal_id} was already {appeal.status}")
         async with self.store.transaction():
             decided = await self.store.appeals.decide(appeal_id, chosen, actor.user_id)
+            if decided is None:  # another moderator decided it a moment ago
+                current = await self.store.appeals.get(appeal_id)
+                status = current.status if current else "decided"
+                return AppealResult(False, f"appeal #{appeal_id} was already {status}")
             await self.store.cases.set_status(case.id, chosen)
             await self.store.outbox.add(case.space_id, "dm", {"notice": f"appeal_{chosen}"}, case_id=case.id)
             await self.store.outbox.add(case.space_id, "update_flag", {}, case_id=case.id)

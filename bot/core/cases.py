@@ -131,6 +131,10 @@ class CaseService:
         if chosen is None:
             return Outcome(False, f"unknown action {action!r}; use one of {', '.join(CASE_ACTIONS)}", case,
                            code="invalid")  # fmt: skip
+        if await self.gate.own_case(actor, case.author_id, decision.role, case.space_id, f"case.{chosen}",
+                                    f"case:{case.id}"):  # fmt: skip
+            return Outcome(False, "another moderator must decide a flag on your own message", case,
+                           code="refused")  # fmt: skip
         return await self._decide(case, actor, chosen)
 
     async def _decide(self, case: Case, actor: Actor, action: CaseAction) -> Outcome:
@@ -179,6 +183,9 @@ class CaseService:
         return active.policy.spec.action.timeout_minutes if active else 60
 
     async def _escalate(self, case: Case, actor: Actor) -> Outcome:
+        if case.status != "open":  # a decided case must not come back with its buttons
+            return Outcome(False, f"case #{case.id} is {case.status}; only open cases can be escalated", case,
+                           code="invalid")  # fmt: skip
         if not self.has_tier2:
             return Outcome(False, "no larger model is configured (set ESCALATION_URL)", case, code="invalid")
         job = await self.escalation_job(case)
@@ -186,13 +193,17 @@ class CaseService:
             return Outcome(False, "the message text is no longer stored (retention); cannot re-ask", case,
                            code="invalid")  # fmt: skip
         role = await self.gate.role(actor, case.space_id)
-        async with self.store.transaction():
-            await self.enqueue(job)
-            await self.store.cases.set_status(case.id, "escalating")
-            await self.store.outbox.add(case.space_id, "update_flag", {}, case_id=case.id)
-            await self.store.audit.record(
-                case.space_id, actor.user_id, role, "case.escalate", f"case:{case.id}", allowed=True
-            )
+        try:
+            async with self.store.transaction():
+                await self.store.cases.set_status(case.id, "escalating", expected=("open",))
+                await self.enqueue(job)
+                await self.store.outbox.add(case.space_id, "update_flag", {}, case_id=case.id)
+                await self.store.audit.record(
+                    case.space_id, actor.user_id, role, "case.escalate", f"case:{case.id}", allowed=True
+                )
+        except CaseConflict as exc:
+            return Outcome(False, f"case #{case.id} is {exc.case.status}; only open cases can be escalated",
+                           exc.case, code="invalid")  # fmt: skip
         return Outcome(True, f"case #{case.id} sent to the larger model", case)
 
     async def escalation_job(self, case: Case, statement: str = "") -> NewJob | None:

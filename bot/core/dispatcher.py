@@ -107,11 +107,13 @@ class OutboxDispatcher:
             await self.store.outbox.fail(item.id, "no space or case for this item")
             return
         platform = self.platforms.get(space.platform)
+        if item.kind in ("post_flag", "update_flag") and not space.mod_channel_id:
+            # Enabled before `setup`: the card waits for a mod channel (setup wakes the outbox).
+            await self.store.outbox.wait(item.id, self._now() + 300, "no mod channel yet: run `setup`")
+            return
         if platform is None:
             # This process does not serve that platform (yet): keep the item for one that does.
-            await self.store.outbox.retry_later(
-                item.id, self._now() + 300, f"{space.platform} is not connected"
-            )
+            await self.store.outbox.wait(item.id, self._now() + 300, f"{space.platform} is not connected")
             return
         try:
             result = await self._call(platform, item, case, space)

@@ -22,8 +22,27 @@ class PolicyLibrary:
     def __init__(self, folder: Path, load: Loader) -> None:
         self.folder = folder
         self._load = load
+        self._cached: tuple[object, dict[str, LibraryPolicy]] | None = None
+
+    def _signature(self) -> object:
+        """What the folder holds now (names, sizes, times): the library is parsed again only when
+        it changes, not at every autocompletion keystroke."""
+        try:
+            return tuple(
+                sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in self.folder.iterdir())
+            )
+        except OSError:
+            return None
 
     def _read(self) -> dict[str, LibraryPolicy]:
+        signature = self._signature()
+        if self._cached is not None and signature is not None and self._cached[0] == signature:
+            return self._cached[1]
+        read = self._parse()
+        self._cached = (signature, read)
+        return read
+
+    def _parse(self) -> dict[str, LibraryPolicy]:
         policies, _problems = self._load([self.folder])
         return {
             # Uploaded copies read no files on the server: domain files travel inline.

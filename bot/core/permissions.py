@@ -67,3 +67,14 @@ class Gate:
             space_id, actor.user_id, role, action, target, allowed=False, detail={"reason": reason}
         )
         return Decision(False, role, why)
+
+    async def own_case(
+        self, actor: Actor, author_id: str, role: Role, space_id: str, action: str, target: str
+    ) -> bool:
+        """A moderator deciding about their own message: refused (and audited) unless an admin."""
+        if actor.user_id != author_id or role == "admin" or actor.system:
+            return False
+        await self._store.audit.record(
+            space_id, actor.user_id, role, action, target, allowed=False, detail={"reason": "own message"}
+        )
+        return True

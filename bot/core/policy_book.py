@@ -6,6 +6,7 @@ the YAML text), so memory grows with distinct policies, not with spaces.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
@@ -41,11 +42,13 @@ class PolicyBook:
         self._by_yaml: dict[str, Policy] = {}
         self._spaces: dict[str, list[ActivePolicy]] = {}
 
-    def compile(self, yaml_text: str, source: str) -> Policy:
-        key = hashlib.sha256(yaml_text.encode()).hexdigest()
+    async def compile(self, yaml_text: str, source: str) -> Policy:
+        """The compiled policy; a new text is compiled in a worker thread (parsing, token counting
+        and regex compilation of a large upload take long enough to stall the event loop)."""
+        key = hashlib.sha256(yaml_text.encode("utf-8", "surrogatepass")).hexdigest()
         policy = self._by_yaml.get(key)
         if policy is None:
-            policy = self._compile(yaml_text, source)
+            policy = await asyncio.to_thread(self._compile, yaml_text, source)
             self._by_yaml[key] = policy
         return policy
 
@@ -59,7 +62,7 @@ class PolicyBook:
         active = []
         for row in await self._store.policies.enabled(space_id):
             try:
-                active.append(self._activate(row))
+                active.append(await self._activate(row))
             except PolicyError as exc:
                 # Stored versions were valid when saved; a stricter limit since then must not
                 # stop the space's other policies. The admin sees why in the log.
@@ -67,8 +70,8 @@ class PolicyBook:
         self._spaces[space_id] = active
         return active
 
-    def _activate(self, row: SpacePolicy) -> ActivePolicy:
-        policy = self.compile(row.yaml_text, f"{row.space_id}/{row.policy_id} v{row.version}")
+    async def _activate(self, row: SpacePolicy) -> ActivePolicy:
+        policy = await self.compile(row.yaml_text, f"{row.space_id}/{row.policy_id} v{row.version}")
         return ActivePolicy(
             policy, row.mode, frozenset(row.channels), row.version, frozenset(row.excluded_channels)
         )

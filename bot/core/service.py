@@ -197,7 +197,11 @@ class ModerationCore:
         """A command of the catalogue (`setup`, `policy enable`, ...), checked and audited here."""
         if platform and space_id not in self._spaces:
             await self.ensure_space(space_id, platform)
-        return await self.commands.run(path, actor, space_id, args, platform)
+        reply = await self.commands.run(path, actor, space_id, args, platform)
+        if reply.ok and tuple(path) == ("setup",):
+            await self.store.outbox.wake_waiting(space_id)  # cards that waited for a mod channel
+            self.outbox.wake()
+        return reply
 
     async def decide(self, case_id: int, actor: Actor, action: str) -> Outcome:
         """A moderator's button: remove, dismiss, timeout, escalate, add_example."""

@@ -70,14 +70,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    values = (
-        settings.discord_token,
-        settings.slack_bot_token,
-        settings.slack_app_token,
-        settings.slack_signing_secret,
-        settings.escalation_api_key,
-    )
-    return [v.get_secret_value() for v in values if v.get_secret_value()]
+    return settings.secret_values()
 
 
 def setup_logging(

@@ -47,11 +47,16 @@ class AppealRepo:
         """Attach the higher tier's fresh verdict (JSON text) for the moderator who decides."""
         return await self._update(appeal_id, "second_opinion_json = ?", (json_text,))
 
-    async def decide(self, appeal_id: int, status: str, actor: str) -> Appeal:
+    async def decide(self, appeal_id: int, status: str, actor: str) -> Appeal | None:
+        """Decide a pending appeal; None when it was no longer pending (someone decided first)."""
         checked = _check_status(status)
-        return await self._update(
-            appeal_id, "status = ?, decided_by = ?, decided_at = ?", (checked, actor, self._db.now())
-        )
+        async with self._db.transaction():
+            changed = await self._db.execute(
+                "UPDATE appeals SET status = ?, decided_by = ?, decided_at = ? "
+                "WHERE id = ? AND status = 'pending'",
+                (checked, actor, self._db.now(), appeal_id),
+            )
+            return await self.get(appeal_id) if changed else None
 
     async def count_recent(self, member_id: str, since: float, space_id: str | None = None) -> int:
         """How many appeals the member filed at or after ``since`` (optionally in one space)."""

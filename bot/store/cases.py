@@ -109,8 +109,15 @@ class CaseRepo:
         """Remember the platform id of the case's card in the mod channel."""
         return await self._update(case_id, "flag_ref = ?", (ref,))
 
-    async def set_status(self, case_id: int, status: str) -> Case:
-        return await self._update(case_id, "status = ?", (_check_status(status),))
+    async def set_status(self, case_id: int, status: str, *, expected: Iterable[str] | None = None) -> Case:
+        """Change the status; with ``expected``, raise CaseConflict unless the case is in one of them."""
+        checked = _check_status(status)
+        async with self._db.transaction():
+            if expected is not None:
+                current = await self._require(case_id)
+                if current.status not in set(expected):
+                    raise CaseConflict(current)
+            return await self._update(case_id, "status = ?", (checked,))
 
     async def decide(
         self,

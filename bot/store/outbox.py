@@ -70,6 +70,16 @@ class OutboxRepo:
             == 1
         )
 
+    async def wait(self, item_id: int, not_before: float, reason: str) -> bool:
+        """Put off an item that cannot be tried yet, without counting it as a failed attempt."""
+        return await self._move(item_id, "not_before = ?, last_error = ?", (not_before, reason)) == 1
+
+    async def wake_waiting(self, space_id: str) -> int:
+        """Make a space's put-off items due now (e.g. after `setup` gave it a mod channel)."""
+        return await self._db.execute(
+            "UPDATE outbox SET not_before = 0 WHERE space_id = ? AND status = 'pending'", (space_id,)
+        )
+
     async def fail(self, item_id: int, error: str) -> bool:
         return (
             await self._move(item_id, "status = 'failed', attempts = attempts + 1, last_error = ?", (error,))

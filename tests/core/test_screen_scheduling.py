@@ -141,7 +141,7 @@ async def _pipeline(tmp_path: Path, tokens, yaml_text: str, **screen: object):
     store = await Store.open(tmp_path / "p.db")
     book = PolicyBook(store, lambda text, src: parse_policy(text, src, tokens.count, TokenLimits()))
     try:
-        policy = book.compile(yaml_text, "test.yaml")
+        policy = await book.compile(yaml_text, "test.yaml")
     except Exception:
         await store.close()  # an open store's thread would keep the test process alive
         raise

@@ -32,6 +32,8 @@ from tests.fakes.discord_server import FakeDiscord
 GUILD, GENERAL, MODS = "100", "200", "201"
 ADMIN = FakeUser("300", "ada", MEMBER_PERMISSIONS | MANAGE_GUILD | MANAGE_MESSAGES)
 MOD = FakeUser("301", "mia", MEMBER_PERMISSIONS | MANAGE_MESSAGES)
+# Manage Messages from one channel's overwrite only: a helper there, not a moderator of the server.
+HELPER = FakeUser("305", "cal", MEMBER_PERMISSIONS | MANAGE_MESSAGES, channel_only=True)
 SAM = FakeUser("302", "sam")  # writes the violating message
 EVE = FakeUser("303", "eve")  # another member
 
@@ -121,7 +123,7 @@ async def logged_in_port(fake: FakeDiscord) -> AsyncIterator[DiscordPort]:
 async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
     guild = FakeGuild(
         GUILD, "Gamers", ADMIN.id, {GENERAL: "general", MODS: "mods"},
-        {u.id: u for u in (ADMIN, MOD, SAM, EVE, FakeUser("900", "modbot", bot=True, roles=["800"]))},
+        {u.id: u for u in (ADMIN, MOD, HELPER, SAM, EVE, FakeUser("900", "modbot", bot=True, roles=["800"]))},
         bot_role="800",
     )  # fmt: skip
     saved_base, saved_gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY

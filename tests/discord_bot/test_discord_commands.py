@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.discord_bot.conftest import ADMIN, GENERAL, MOD, MODS, SAM, Bot, set_up
+from tests.discord_bot.conftest import ADMIN, GENERAL, HELPER, MOD, MODS, SAM, Bot, set_up
 from tests.fakes.discord_driver import is_ephemeral, render
 
 BROKEN = "id: game-cheating\nversion: 2\ntitle: x\nrules:\n  - id: GC1\n    txt: oops\n"
@@ -128,3 +128,12 @@ async def test_every_command_answers_within_discords_limits(bot: Bot) -> None:
         assert "usage:" not in answer and "⚠" not in answer, (path, answer)
         answers = [r for r in bot.fake.requests if "/webhooks/" in r.path or "/callback" in r.path]
         assert all(r.status < 400 for r in answers), [r for r in answers if r.status >= 400]
+
+
+async def test_manage_messages_in_one_channel_does_not_make_a_server_moderator(bot: Bot) -> None:
+    d = bot.driver
+    await set_up(bot)
+    helper = await d.answered(await d.slash(HELPER, "cases", GENERAL))
+    assert "only moderators" in helper, helper
+    moderator = await d.answered(await d.slash(MOD, "cases", GENERAL))
+    assert "only moderators" not in moderator, moderator

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 
 import discord
 import pytest
 
 from bot.cli.run_cmd import serve
+from bot.core.messages import IncomingMessage
+from bot.core.pipeline import SubmitResult
 from bot.core.views import FlagView
 from bot.core.vocab import CardButton
 from tests.discord_bot.conftest import ADMIN, GENERAL, MOD, MODS, SAM, Bot, logged_in_port, set_up
@@ -219,3 +222,23 @@ async def test_a_refused_token_is_said_plainly(bot: Bot, caplog: pytest.LogCaptu
     with caplog.at_level(logging.ERROR), pytest.raises(discord.LoginFailure):
         await serve(bot.settings(), asyncio.Event())
     assert any("check DISCORD_TOKEN" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_message_the_store_could_not_take_is_retried_not_lost(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.core.service import ModerationCore
+
+    real_submit = ModerationCore.submit
+    failures = ["database is locked"]
+
+    async def flaky(self: ModerationCore, msg: IncomingMessage) -> SubmitResult:
+        if failures and "flaky" in msg.text:  # the gateway will never deliver this message again
+            raise sqlite3.OperationalError(failures.pop())
+        return await real_submit(self, msg)
+
+    monkeypatch.setattr(ModerationCore, "submit", flaky)
+    await set_up(bot)
+    flagged = await bot.driver.say(SAM, GENERAL, "selling aimbot, flaky storage")
+    assert f"/{flagged}" in render(await bot.card(f"/{flagged}"))
+    assert failures == []

@@ -41,6 +41,7 @@ class FakeUser:
     permissions: int = MEMBER_PERMISSIONS  # what the member's roles grant in the guild
     bot: bool = False
     roles: list[str] = field(default_factory=list)
+    channel_only: bool = False  # the extra permissions come from one channel's overwrite, not a role
 
     def user(self) -> JSON:
         data: JSON = {
@@ -51,9 +52,17 @@ class FakeUser:
             data["bot"] = True
         return data
 
+    @property
+    def grant_role(self) -> str | None:
+        """A role of the member's own that grants what @everyone does not (guild-wide permissions
+        come from roles, as on Discord)."""
+        elevated = self.permissions & ~MEMBER_PERMISSIONS and not self.channel_only
+        return str(int(self.id) + 5000) if elevated else None
+
     def member(self, *, with_user: bool = True, permissions: bool = False) -> JSON:
+        grant = [self.grant_role] if self.grant_role else []
         data: JSON = {
-            "roles": list(self.roles), "joined_at": "2024-01-01T00:00:00+00:00", "deaf": False,
+            "roles": [*self.roles, *grant], "joined_at": "2024-01-01T00:00:00+00:00", "deaf": False,
             "mute": False, "flags": 0, "nick": None, "avatar": None, "pending": False,
         }  # fmt: skip
         if with_user:
@@ -77,6 +86,11 @@ class FakeGuild:
         roles = [_role(self.id, "@everyone", MEMBER_PERMISSIONS, 0)]
         if self.bot_role:
             roles.append(_role(self.bot_role, "modbot", self.bot_permissions, 1))
+        roles += [
+            _role(m.grant_role, f"{m.name}'s role", m.permissions, 2)
+            for m in self.members.values()
+            if m.grant_role and not m.bot
+        ]
         channels: list[dict[str, Any]] = [
             {
                 "id": cid, "type": 0, "name": name, "position": n, "permission_overwrites": [],

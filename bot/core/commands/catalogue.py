@@ -88,8 +88,11 @@ class CommandSet:
             True, f"modbot commands for {article} {role}", table=Table(("command", "who", "what"), rows)
         )
 
-    async def complete(self, space_id: str, prefix: str = "", limit: int = 25) -> list[str]:
-        """Policy ids for autocompletion: the space's policies, then the library's."""
+    async def complete(self, actor: Actor, space_id: str, prefix: str = "", limit: int = 25) -> list[str]:
+        """Policy ids for autocompletion: the space's policies, then the library's. Only for those
+        who may run a policy command: a member learns nothing of the server's own policies."""
+        if ROLE_RANK[await self.role(actor, space_id)] < ROLE_RANK["moderator"]:
+            return []
         ids = [p.policy_id for p in await self.services.store.policies.all_for(space_id)]
         ids += [i for i in await _library_ids(self.services) if i not in ids]
         wanted = prefix.strip().lower()

@@ -48,9 +48,9 @@ async def _current(ctx: CommandContext, policy_id: str) -> tuple[SpacePolicy | N
     return row, None
 
 
-def _compile(ctx: CommandContext, row: SpacePolicy) -> Policy | None:
+async def _compile(ctx: CommandContext, row: SpacePolicy) -> Policy | None:
     try:
-        return ctx.services.book.compile(row.yaml_text, f"{row.policy_id} v{row.version}")
+        return await ctx.services.book.compile(row.yaml_text, f"{row.policy_id} v{row.version}")
     except PolicyError:
         return None
 
@@ -59,7 +59,7 @@ async def policy_show(ctx: CommandContext, args: Args) -> Reply:
     row, missing = await _current(ctx, args["policy"])
     if row is None:
         return missing or Reply.fail("not_found", "no such policy")
-    policy = _compile(ctx, row)
+    policy = await _compile(ctx, row)
     fields = [
         ("mode", row.mode),
         ("version", f"v{row.version}"),
@@ -120,7 +120,7 @@ def _when(ctx: CommandContext, at: float) -> str:
 async def policy_test(ctx: CommandContext, args: Args) -> Reply:
     """The policy's own examples, or the given text, through the model now."""
     row = await ctx.store.policies.get(ctx.space_id, args["policy"])
-    policy = _compile(ctx, row) if row else None
+    policy = await _compile(ctx, row) if row else None
     if policy is None:
         found = await ctx.services.library.get(args["policy"])
         policy = found.policy if found else None

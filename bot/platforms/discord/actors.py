@@ -1,7 +1,7 @@
 """Discord users as the core's `Actor`: facts only (permissions, roles), never a decision.
 
-Admin facts are Manage Server or Administrator; the moderator fact is Manage Messages. The
-permissions are the ones Discord resolved for the interaction's channel. The core's gate
+Admin facts are Manage Server or Administrator; the moderator fact is Manage Messages, both
+server-wide (a channel's own overwrites do not count). The core's gate
 turns these facts (and the space's moderator role) into a role.
 """
 
@@ -19,7 +19,9 @@ def actor_of(interaction: discord.Interaction[Any]) -> Actor:
     space = str(interaction.guild_id) if interaction.guild_id else ""
     if not isinstance(user, discord.Member) or not space:
         return Actor(str(user.id), user.display_name if user else "")  # a DM: no server facts
-    perms = interaction.permissions
+    # Server-wide permissions: Manage Messages granted in one channel only must not make someone
+    # a moderator of the whole server (interaction.permissions include channel overwrites).
+    perms = user.guild_permissions if interaction.guild is not None else interaction.permissions
     return Actor(
         user_id=str(user.id),
         name=user.display_name,

@@ -9,6 +9,7 @@ submit is logged, and the event counts as handled only once `submit` returned.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 
@@ -18,6 +19,7 @@ from bot.core.messages import ContextLine, IncomingMessage
 from bot.core.service import ModerationCore
 
 log = logging.getLogger(__name__)
+SUBMIT_RETRIES_S = (0.5, 2.0, 8.0, 30.0)
 
 CONTEXT_MESSAGES = 20
 DELETED_REMEMBERED = 1000
@@ -104,10 +106,19 @@ class Intake:
         key = (msg.space_id, msg.message_id)
         if key in self._deleted:
             return
-        try:
-            await self.core.submit(msg)
-        except Exception:  # never raise into discord.py's dispatcher; the message is logged
-            log.exception("could not submit message %s in %s", msg.message_id, msg.space_id)
-            return
+        # The gateway never delivers a message again: a storage hiccup is retried here (each event
+        # runs in its own task, so this waits for nothing else), never raised into discord.py.
+        for delay in (*SUBMIT_RETRIES_S, None):
+            try:
+                await self.core.submit(msg)
+                break
+            except Exception:
+                if delay is None:
+                    log.exception("could not store message %s in %s; it will not be checked",
+                                  msg.message_id, msg.space_id)  # fmt: skip
+                    return
+                log.warning("could not store message %s yet; retrying in %.1f s", msg.message_id, delay,
+                            exc_info=True)  # fmt: skip
+                await asyncio.sleep(delay)
         if key in self._deleted:  # deleted while it was being submitted
             await self._withdraw(*key)

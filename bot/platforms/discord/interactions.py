@@ -143,7 +143,7 @@ class Interactions:
     async def _autocomplete(self, interaction: Itx) -> None:
         _path, values, focused = invoked(dict(interaction.data or {}))
         ids = await self.core.commands.complete(
-            str(interaction.guild_id or ""), str(values.get(focused) or "")
+            actor_of(interaction), str(interaction.guild_id or ""), str(values.get(focused) or "")
         )
         await interaction.response.autocomplete(
             [discord.app_commands.Choice(name=i, value=i) for i in ids[:25]]
