@@ -43,6 +43,9 @@ def test_admin_manages_policies_and_moderator_reads_figures(ollama, monkeypatch,
         "selling aimbot, dm me",
         "/as admin",
         f"/policy upload {broken}",
+        "/as sam",
+        "still selling that aimbot",
+        "/as admin",
         "/policy edit game-cheating",
         f"/policy upload {edited}",
         "/policy history game-cheating",
@@ -63,6 +66,7 @@ def test_admin_manages_policies_and_moderator_reads_figures(ollama, monkeypatch,
     assert not any("anyone selling an aimbot here" in s for s in sent)
     assert re.search(r"broken\.yaml:\d+: severity: .*", out)
     assert "the version in force keeps running" in out
+    assert any("still selling that aimbot" in s for s in sent)  # the old version still classifies
     assert "--- game-cheating.yaml" in out and "edit it and send it back with `policy upload`" in out
     assert "game-cheating saved as v2" in out
     assert re.search(r"v2\s+admin\s+.*uploaded", out)
@@ -70,8 +74,8 @@ def test_admin_manages_policies_and_moderator_reads_figures(ollama, monkeypatch,
     assert re.search(r"action: flag", out)  # the rollback brought back the flagging version
     assert re.search(r"game-cheating: \d+/\d+ examples pass", out)
     assert "1 of 7 policies say this breaks a rule" in out or "policies say this breaks a rule" in out
-    # stats: 1 candidate (the #general message), 1 model call, 0 cache hits, 1 flag
-    assert re.search(r"game-cheating\s+1\s+1\s+0\s+1\s+0\s+0\s+n/a\s+0/0", out), out
+    # stats: 2 candidates (#general's messages), 2 model calls, 0 cache hits, 2 flags
+    assert re.search(r"game-cheating\s+2\s+2\s+0\s+2\s+0\s+0\s+n/a\s+0/0", out), out
     assert "refused: policy disable: only server admins can do this" in out
 
 
