@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.core.admin import PolicyAdmin
+from bot.core.aio import Supervisor
 from bot.core.appeals import AppealResult, AppealService
 from bot.core.case_views import CaseViews, Outcome
 from bot.core.cases import CaseService
@@ -95,7 +96,7 @@ class ModerationCore:
                 self.screens,
             )
         )
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Supervisor(log)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -105,20 +106,16 @@ class ModerationCore:
         await self.pipeline.recover()
         if self.screens is not None:
             await self.screens.load()
-            self._spawn("screen-trainer", self.screens.run)
+            self._tasks.spawn("screen-trainer", self.screens.run, restart=True)
         for n in range(self.settings.workers):
-            self._spawn(f"model-worker-{n}", self.pipeline.worker)
-        self._spawn("outbox", lambda: self.outbox.run(self.settings.outbox_poll_s))
-        self._spawn("retention", self._retention_loop)
-        self._spawn("counts", self._counts_loop)
+            self._tasks.spawn(f"model-worker-{n}", self.pipeline.worker, restart=True)
+        self._tasks.spawn("outbox", lambda: self.outbox.run(self.settings.outbox_poll_s), restart=True)
+        self._tasks.spawn("retention", self._retention_loop, restart=True)
+        self._tasks.spawn("counts", self._counts_loop, restart=True)
 
     async def stop(self) -> None:
         await self.outbox.finish()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._tasks.clear()
+        await self._tasks.stop()
         try:
             await self.pipeline.flush_counts()
         except Exception:  # the store may already be failing; the counts are only figures
@@ -130,24 +127,6 @@ class ModerationCore:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
-
-    def _spawn(self, name: str, factory: Callable[[], Awaitable[None]], restart: bool = True) -> None:
-        async def supervised() -> None:
-            while True:
-                try:
-                    await factory()
-                    return
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("background task %s failed%s", name, "; restarting" if restart else "")
-                    if not restart:
-                        return
-                    await asyncio.sleep(1.0)
-
-        task = asyncio.create_task(supervised(), name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def _retention_loop(self) -> None:
         while True:

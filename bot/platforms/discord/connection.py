@@ -19,6 +19,7 @@ from typing import Any
 import discord
 import yarl
 
+from bot.core.aio import Supervisor
 from bot.core.service import ModerationCore
 from bot.platforms.discord.buttons import DYNAMIC_ITEMS
 from bot.platforms.discord.commands import command_payload, sync_commands
@@ -67,7 +68,7 @@ class ModbotClient(discord.Client):
         )
         self.settings = settings
         self._served: Handlers | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Supervisor(log)
 
     def handlers(self) -> Handlers:
         if self._served is None:
@@ -78,21 +79,8 @@ class ModbotClient(discord.Client):
         self.add_dynamic_items(*DYNAMIC_ITEMS)
         if self._served is None:
             return  # a client used for REST only (tests of the port)
-        self._spawn("discord-command-sync", self._sync_commands)
-        self._spawn("discord-intents-check", self._check_intents)
-
-    def _spawn(self, name: str, job: Any) -> None:
-        async def supervised() -> None:
-            try:
-                await job()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("%s failed", name)
-
-        task = asyncio.create_task(supervised(), name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn("discord-command-sync", self._sync_commands)
+        self._tasks.spawn("discord-intents-check", self._check_intents)
 
     async def _sync_commands(self) -> None:
         async with asyncio.timeout(REST_TIMEOUT_S):
@@ -109,9 +97,7 @@ class ModbotClient(discord.Client):
             )
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.stop()
         await super().close()
 
     # -- listeners (discord.py calls on_<event> methods of the client) -----------------------
