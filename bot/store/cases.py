@@ -113,11 +113,15 @@ class CaseRepo:
         """Change the status; with ``expected``, raise CaseConflict unless the case is in one of them."""
         checked = _check_status(status)
         async with self._db.transaction():
-            if expected is not None:
-                current = await self._require(case_id)
-                if current.status not in set(expected):
-                    raise CaseConflict(current)
+            await self._expect(case_id, expected)
             return await self._update(case_id, "status = ?", (checked,))
+
+    async def _expect(self, case_id: int, expected: Iterable[str] | None) -> None:
+        """Inside a transaction: raise CaseConflict unless the case is in one of `expected`."""
+        if expected is not None:
+            current = await self._require(case_id)
+            if current.status not in set(expected):
+                raise CaseConflict(current)
 
     async def decide(
         self,
@@ -132,10 +136,7 @@ class CaseRepo:
         the case is still in one of those statuses: two moderators clicking at once decide once."""
         checked = _check_status(status)
         async with self._db.transaction():
-            if expected is not None:
-                current = await self._require(case_id)
-                if current.status not in set(expected):
-                    raise CaseConflict(current)
+            await self._expect(case_id, expected)
             return await self._update(
                 case_id,
                 "status = ?, decided_by = ?, decided_at = ?, action_taken = COALESCE(?, action_taken)",
