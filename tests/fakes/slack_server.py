@@ -74,8 +74,10 @@ class FakeSlack:
             "profile": {"display_name": name},
         }
 
-    def add_channel(self, channel_id: str, name: str, members: set[str]) -> None:
-        self.channels[channel_id] = {"id": channel_id, "name": name, "members": set(members), "is_im": False}
+    def add_channel(self, channel_id: str, name: str, members: set[str], *, private: bool = False) -> None:
+        self.channels[channel_id] = {
+            "id": channel_id, "name": name, "members": set(members), "is_im": False, "is_private": private,
+        }  # fmt: skip
 
     def next_ts(self) -> str:
         return f"1700000{next(self._ts):03d}.000100"
@@ -310,7 +312,8 @@ class FakeSlack:
         user = str(p.get("users", ""))
         channel = f"D{user}"
         self.channels.setdefault(
-            channel, {"id": channel, "name": "", "members": {user, BOT_USER}, "is_im": True}
+            channel,
+            {"id": channel, "name": "", "members": {user, BOT_USER}, "is_im": True, "is_private": True},
         )
         return {"ok": True, "channel": {"id": channel}}
 
@@ -326,8 +329,11 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         return {
             "ok": True,
-            "channel": {"id": found["id"], "name": found["name"], "is_member": BOT_USER in found["members"]},
-        }
+            "channel": {
+                "id": found["id"], "name": found["name"], "is_member": BOT_USER in found["members"],
+                "is_private": found["is_private"],
+            },
+        }  # fmt: skip
 
     def m_conversations_list(self, token: str, p: JSON) -> JSON:
         listed = [{"id": c["id"], "name": c["name"]} for c in self.channels.values() if not c["is_im"]]

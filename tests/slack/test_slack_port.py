@@ -45,7 +45,7 @@ class SlackHarness:
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
     async with FakeSlack() as fake:
-        fake.add_channel("C-mods", "mod-queue", {BOT_USER, "U-mia"})
+        fake.add_channel("C-mods", "mod-queue", {BOT_USER, "U-mia"}, private=True)
         fake.add_channel("C-general", "general", {BOT_USER, "U-sam"})
         fake.messages[("C-general", "M-1")] = {"user": "U-sam", "text": "selling aimbot, dm me", "ts": "M-1"}
         yield fake

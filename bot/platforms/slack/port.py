@@ -96,11 +96,21 @@ class SlackPort:
                 )
         if mod_channel_id:
             info = await call(self._bot, "conversations.info", form=True, channel=mod_channel_id)
+            channel = info.data.get("channel") or {}
             if not info.ok:
                 problems.append(info.error)
-            elif not (info.data.get("channel") or {}).get("is_member", False):
+            elif not channel.get("is_member", False):
                 problems.append(
                     f"modbot is not in <#{mod_channel_id}>: invite it there with `/invite @modbot`"
+                )
+            if info.ok and not channel.get("is_private", False):
+                # Its members are the moderators until a group is set (see actors.py), and anyone
+                # can join a public channel; so membership of it is not counted at all.
+                name = f"#{channel['name']}" if channel.get("name") else f"<#{mod_channel_id}>"
+                problems.append(
+                    f"{name} is public: anyone can join it, so its members are not counted as "
+                    "moderators; make it private or set a moderator group with "
+                    "`/modbot setup mod_role=@group`"
                 )
         if self._admin is None:
             problems.append(
