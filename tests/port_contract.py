@@ -2,7 +2,8 @@
 
 A platform's test module builds a `PortHarness` around its port and a fake of its platform,
 then awaits `check_port_contract(harness)`. The checks are what the core relies on: a posted
-card comes back with a reference, an update shows the new state under the same reference,
+card comes back with a reference, a second post of the same case comes back with the same card
+(not a second one), an update shows the new state under the same reference,
 deletions, timeouts (where offered) and DMs reach the platform, and nothing raises.
 """
 
@@ -53,6 +54,12 @@ async def check_port_contract(h: PortHarness) -> None:
     assert posted.ok and posted.ref, posted.error
     cards = await h.card_texts()
     assert any("Offers a cheat for sale." in c and "Game cheating" in c for c in cards), cards
+
+    # The outbox posts again when it never learnt the first post's fate (a timeout, a crash
+    # before the reference was saved): the platform must come back with the same card.
+    again = await port.post_flag(VIEW, h.mod_channel)
+    assert again.ok and again.ref == posted.ref, (posted, again)
+    assert len(await h.card_texts()) == len(cards), "a second post of the same case showed a second card"
 
     decided = replace(VIEW, status="removed", decided_by="U-mia", buttons=("show_reasoning",))
     updated = await port.update_flag(posted.ref, decided, h.mod_channel)

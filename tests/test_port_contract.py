@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pytest
+
 from bot.core.ports import Platform
 from bot.platforms.console.platform import ConsolePlatform, render_flag
 from tests.fakes.recording_platform import RecordingPlatform
@@ -20,9 +22,12 @@ class RecordingHarness:
         return self.platform
 
     async def card_texts(self) -> list[str]:
-        latest = {v.case_id: v for v in self.platform.flags}
-        latest.update({v.case_id: v for _ref, v in self.platform.updates})
-        return [render_flag(v) for v in latest.values()]
+        # One card per raw post (a double post shows twice), as its last update shows it.
+        shown = []
+        for n, view in enumerate(self.platform.flags, start=1):
+            updates = [v for ref, v in self.platform.updates if ref == f"card-{n}"]
+            shown.append(render_flag(updates[-1] if updates else view))
+        return shown
 
     async def deleted(self) -> list[str]:
         return self.platform.deleted
@@ -68,6 +73,13 @@ class ConsoleHarness:
 
 async def test_recording_platform_passes_the_port_contract() -> None:
     await check_port_contract(RecordingHarness())
+
+
+async def test_a_platform_that_posts_a_case_twice_fails_the_contract() -> None:
+    harness = RecordingHarness()
+    harness.platform.honours_nonce = False  # like Slack without its look-back: two cards
+    with pytest.raises(AssertionError):
+        await check_port_contract(harness)
 
 
 async def test_console_platform_passes_the_port_contract() -> None:

@@ -7,7 +7,8 @@ hands out a ws:// URL where the fake says hello and waits for envelope acks. It 
 Slack refuses: another user's message deleted with a bot token (`cant_delete_message`), a post
 where the bot is not a member (`not_in_channel`), more than 50 blocks or a section over 3000
 characters (`invalid_blocks`), a trigger_id used twice (`exchanged_trigger_id`).
-The driver side (sending events, commands and clicks) is in `slack_driver.py`.
+The driver side (sending events, commands and clicks) is in `slack_driver.py`; the Socket
+Mode websocket in `slack_socket.py`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
+
+from tests.fakes.slack_socket import SocketMode
 
 JSON = dict[str, Any]
 TEAM, TEAM_NAME = "T1", "Acme"
@@ -39,7 +42,7 @@ class Call:
 
 
 @dataclass
-class FakeSlack:
+class FakeSlack(SocketMode):
     users: dict[str, JSON] = field(default_factory=dict)
     channels: dict[str, JSON] = field(default_factory=dict)
     usergroups: list[JSON] = field(default_factory=list)
@@ -48,6 +51,9 @@ class FakeSlack:
     webhooks: list[tuple[str, JSON]] = field(default_factory=list)  # (response_url id, body)
     rate_limited: dict[str, list[int]] = field(default_factory=dict)  # method -> Retry-After values
     missing_scope: dict[str, str] = field(default_factory=dict)  # method -> the scope it needs
+    # method -> how many answers to lose: the call takes effect, then the connection drops
+    # (what a client timeout after Slack did the work looks like from the client)
+    lose_answers: dict[str, int] = field(default_factory=dict)
     acks: dict[str, JSON] = field(default_factory=dict)  # envelope_id -> ack message
     url: str = ""
     scopes: str = SCOPES  # what the bot token was granted (the x-oauth-scopes header)
@@ -74,8 +80,10 @@ class FakeSlack:
             "profile": {"display_name": name},
         }
 
-    def add_channel(self, channel_id: str, name: str, members: set[str]) -> None:
-        self.channels[channel_id] = {"id": channel_id, "name": name, "members": set(members), "is_im": False}
+    def add_channel(self, channel_id: str, name: str, members: set[str], *, private: bool = False) -> None:
+        self.channels[channel_id] = {
+            "id": channel_id, "name": name, "members": set(members), "is_im": False, "is_private": private,
+        }  # fmt: skip
 
     def next_ts(self) -> str:
         return f"1700000{next(self._ts):03d}.000100"
@@ -130,58 +138,6 @@ class FakeSlack:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    # -- Socket Mode ------------------------------------------------------------------------
-
-    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(autoping=True)
-        await ws.prepare(request)
-        self._sockets.append(ws)
-        self.connections += 1
-        await ws.send_json(
-            {
-                "type": "hello",
-                "num_connections": 1,
-                "connection_info": {"app_id": "A1"},
-                "debug_info": {"host": "fake", "approximate_connection_time": 3600},
-            }
-        )
-        try:
-            async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    continue
-                data = json.loads(msg.data)
-                envelope = str(data.get("envelope_id", ""))
-                self.acks[envelope] = data
-                waiter = self._ack_waiters.pop(envelope, None)
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(data)
-        finally:
-            self._sockets.remove(ws)
-        return ws
-
-    async def send_envelope(
-        self, kind: str, payload: JSON, *, retry: int = 0, timeout_s: float = 5.0
-    ) -> JSON | None:
-        """Send one envelope to the connected app; its ack, or None when none came in time."""
-        await self.wait_for(lambda: self._sockets, timeout_s)
-        envelope_id = f"env-{len(self.acks) + len(self._ack_waiters) + 1}-{next(self._ts)}"
-        waiter: asyncio.Future[JSON] = asyncio.get_running_loop().create_future()
-        self._ack_waiters[envelope_id] = waiter
-        body: JSON = {
-            "envelope_id": envelope_id,
-            "type": kind,
-            "payload": payload,
-            "accepts_response_payload": kind != "events_api",
-        }
-        if kind == "events_api":
-            body |= {"retry_attempt": retry, "retry_reason": "timeout" if retry else ""}
-        await self._sockets[-1].send_json(body)
-        try:
-            return await asyncio.wait_for(waiter, timeout_s)
-        except TimeoutError:
-            self._ack_waiters.pop(envelope_id, None)
-            return None
-
     # -- response_url -----------------------------------------------------------------------
 
     def response_url(self, rid: str) -> str:
@@ -214,7 +170,12 @@ class FakeSlack:
         handler = getattr(self, "m_" + method.replace(".", "_"), None)
         if handler is None:
             return self._answer({"ok": False, "error": "unknown_method"}, 404)
-        return self._answer(handler(token, params))
+        answer = self._answer(handler(token, params))
+        if self.lose_answers.get(method):
+            self.lose_answers[method] -= 1
+            if request.transport is not None:
+                request.transport.close()  # done, but the client never hears so
+        return answer
 
     def _answer(self, body: JSON, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
         return web.Response(
@@ -275,6 +236,7 @@ class FakeSlack:
             "text": p.get("text", ""),
             "blocks": p.get("blocks") or [],
             "ts": ts,
+            **({"metadata": _json(p["metadata"])} if p.get("metadata") else {}),
         }
         return {"ok": True, "channel": channel, "ts": ts, "message": self.messages[(channel, ts)]}
 
@@ -287,6 +249,8 @@ class FakeSlack:
         if error := self._bad_message(p):
             return {"ok": False, "error": error}
         self.messages[key] |= {"text": p.get("text", ""), "blocks": p.get("blocks") or []}
+        if p.get("metadata"):
+            self.messages[key]["metadata"] = _json(p["metadata"])
         return {"ok": True, "channel": key[0], "ts": key[1]}
 
     def m_chat_delete(self, token: str, p: JSON) -> JSON:
@@ -310,7 +274,8 @@ class FakeSlack:
         user = str(p.get("users", ""))
         channel = f"D{user}"
         self.channels.setdefault(
-            channel, {"id": channel, "name": "", "members": {user, BOT_USER}, "is_im": True}
+            channel,
+            {"id": channel, "name": "", "members": {user, BOT_USER}, "is_im": True, "is_private": True},
         )
         return {"ok": True, "channel": {"id": channel}}
 
@@ -326,8 +291,24 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         return {
             "ok": True,
-            "channel": {"id": found["id"], "name": found["name"], "is_member": BOT_USER in found["members"]},
-        }
+            "channel": {
+                "id": found["id"], "name": found["name"], "is_member": BOT_USER in found["members"],
+                "is_private": found["is_private"],
+            },
+        }  # fmt: skip
+
+    def m_conversations_history(self, token: str, p: JSON) -> JSON:
+        """Newest first, at most `limit`; metadata only with include_all_metadata."""
+        channel = str(p.get("channel", ""))
+        if error := self._postable(channel):
+            return {"ok": False, "error": error}
+        limit = min(int(p.get("limit") or 100), 999)
+        metadata = str(p.get("include_all_metadata", "")).lower() in ("true", "1")
+        found = [dict(m) for (c, _ts), m in reversed(self.messages.items()) if c == channel][:limit]
+        if not metadata:
+            for message in found:
+                message.pop("metadata", None)
+        return {"ok": True, "messages": found, "has_more": False}
 
     def m_conversations_list(self, token: str, p: JSON) -> JSON:
         listed = [{"id": c["id"], "name": c["name"]} for c in self.channels.values() if not c["is_im"]]
@@ -352,3 +333,8 @@ class FakeSlack:
 
     def m_views_publish(self, token: str, p: JSON) -> JSON:
         return {"ok": True, "view": {**(p.get("view") or {}), "id": "VHOME"}}
+
+
+def _json(value: Any) -> Any:
+    """A JSON field as sent: an object in a JSON body, a string in a form."""
+    return json.loads(value) if isinstance(value, str) else value

@@ -24,12 +24,12 @@ GENERAL, MODS = "C0GENERAL", "C0MODS"
 
 
 def workspace(fake: FakeSlack) -> None:
-    """root is a workspace admin; mia moderates (a member of #mod-queue); sam and bob chat."""
+    """root is a workspace admin; mia moderates (a member of the private #mod-queue); sam and bob chat."""
     fake.add_user(ROOT, "root", admin=True)
     for user, name in ((MIA, "mia"), (SAM, "sam"), (BOB, "bob")):
         fake.add_user(user, name)
     fake.add_channel(GENERAL, "general", {ROOT, MIA, SAM, BOB, BOT_USER})
-    fake.add_channel(MODS, "mod-queue", {ROOT, MIA, BOT_USER})
+    fake.add_channel(MODS, "mod-queue", {ROOT, MIA, BOT_USER}, private=True)
 
 
 def free_port() -> int:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from bot.core.messages import IncomingMessage
 from bot.platforms.slack.intake import Intake, plain_text
 
@@ -71,6 +74,60 @@ async def test_a_redelivered_event_is_submitted_once_and_a_failed_one_again() ->
     assert not await failing.on_event(BODY, msg("hi"))  # not stored: Slack must send it again
     failing._submit = submit  # the store is back
     assert await failing.on_event(BODY, msg("hi")) and len(seen) == 3
+
+
+async def test_a_retry_during_a_failing_first_attempt_gets_its_failure_and_a_later_retry_stores() -> None:
+    """Slack retries after 3 s; the first attempt may still be waiting on a busy store."""
+    stored: list[str] = []
+    reached: list[str] = []
+    store_answers = asyncio.Event()
+    locked = True
+
+    async def submit(message: IncomingMessage) -> None:
+        reached.append(message.message_id)
+        await store_answers.wait()
+        if locked:
+            raise RuntimeError("database is locked")
+        stored.append(message.message_id)
+
+    intake = Intake(submit)
+    first = asyncio.create_task(intake.on_event(BODY, msg("hi")))
+    await _until(lambda: reached)
+    retry = asyncio.create_task(intake.on_event(BODY, msg("hi")))  # while the first is in flight
+    store_answers.set()
+    assert not await retry, "a retry was acknowledged before the message was stored"
+    assert not await first
+    assert reached == ["1.1"] and stored == []  # the retry waited on the first attempt
+    locked = False
+    assert await intake.on_event(BODY, msg("hi"))  # Slack's next retry tries again, and stores
+    assert stored == ["1.1"]
+    assert await intake.on_event(BODY, msg("hi"))  # a retry of a stored event costs nothing
+    assert reached == ["1.1", "1.1"] and stored == ["1.1"]
+
+
+async def test_a_first_attempt_whose_request_was_dropped_still_answers_the_retry() -> None:
+    """Slack gives up on the first request (the listener is cancelled); the store goes on."""
+    stored: list[str] = []
+    store_answers = asyncio.Event()
+
+    async def submit(message: IncomingMessage) -> None:
+        await store_answers.wait()
+        stored.append(message.message_id)
+
+    intake = Intake(submit)
+    first = asyncio.create_task(intake.on_event(BODY, msg("hi")))
+    await asyncio.sleep(0)
+    first.cancel()
+    retry = asyncio.create_task(intake.on_event(BODY, msg("hi")))
+    store_answers.set()
+    assert await retry
+    assert stored == ["1.1"]
+
+
+async def _until(check: Callable[[], object]) -> None:
+    async with asyncio.timeout(5):
+        while not check():
+            await asyncio.sleep(0)
 
 
 def test_plain_text_reads_specials() -> None:

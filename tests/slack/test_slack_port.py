@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -45,7 +45,7 @@ class SlackHarness:
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
     async with FakeSlack() as fake:
-        fake.add_channel("C-mods", "mod-queue", {BOT_USER, "U-mia"})
+        fake.add_channel("C-mods", "mod-queue", {BOT_USER, "U-mia"}, private=True)
         fake.add_channel("C-general", "general", {BOT_USER, "U-sam"})
         fake.messages[("C-general", "M-1")] = {"user": "U-sam", "text": "selling aimbot, dm me", "ts": "M-1"}
         yield fake
@@ -89,6 +89,22 @@ async def test_a_channel_without_the_bot_says_whom_to_invite(fake: FakeSlack) ->
     assert any("C-secret" in p and "invite" in p for p in problems), problems
 
 
+async def test_a_post_whose_answer_was_lost_is_not_posted_twice(fake: FakeSlack) -> None:
+    """chat.postMessage timed out after Slack posted; the outbox retries: still one card."""
+    port = port_for(fake)
+    fake.lose_answers["chat.postMessage"] = 1
+    lost = await port.post_flag(VIEW, "C-mods")
+    assert not lost.ok and lost.retryable, lost  # the outbox will try again
+    cards = [ts for (channel, ts) in fake.messages if channel == "C-mods"]
+    assert len(cards) == 1  # ... although Slack did post it
+    again = await port.post_flag(VIEW, "C-mods")
+    assert again.ok and again.ref == f"C-mods:{cards[0]}", again
+    assert [ts for (channel, ts) in fake.messages if channel == "C-mods"] == cards
+    other = await port.post_flag(replace(VIEW, case_id=8), "C-mods")  # another case: a new card
+    assert other.ok and other.ref != again.ref
+    assert len([1 for (channel, _ts) in fake.messages if channel == "C-mods"]) == 2
+
+
 async def test_rate_limits_are_waited_out_as_slack_asks(fake: FakeSlack) -> None:
     fake.rate_limited["chat.postMessage"] = [0, 0]  # two 429s with Retry-After: 0
     result = await port_for(fake).dm(NOTICE)
@@ -104,8 +120,6 @@ async def test_a_long_rate_limit_is_left_to_the_outbox(fake: FakeSlack) -> None:
 
 
 async def test_member_text_cannot_forge_mentions_on_a_card(fake: FakeSlack) -> None:
-    from dataclasses import replace
-
     view = replace(VIEW, excerpt="<!channel> free <https://evil.example|nitro> & more")
     assert (await port_for(fake).post_flag(view, "C-mods")).ok
     shown = json.dumps(fake.found("chat.postMessage")[0].params["blocks"])

@@ -57,14 +57,18 @@ class ConsolePlatform:
     def __init__(self, write: Callable[[str], None]) -> None:
         self._write = write
         self._refs = 0
+        self._cards: dict[int, str] = {}  # case id -> its card: a second post shows the same card
         self.history: dict[str, list[ContextLine]] = {}  # the room keeps each channel's lines
         self.deleted: set[str] = set()
         self.timeouts: dict[str, int] = {}
 
     async def post_flag(self, view: FlagView, mod_channel_id: str) -> PlatformResult:
+        if view.case_id in self._cards:
+            return PlatformResult(True, ref=self._cards[view.case_id])
         self._refs += 1
+        self._cards[view.case_id] = f"card-{self._refs}"
         self._write(f"[#{mod_channel_id or 'mod'}]\n{render_flag(view)}")
-        return PlatformResult(True, ref=f"card-{self._refs}")
+        return PlatformResult(True, ref=self._cards[view.case_id])
 
     async def update_flag(self, ref: str, view: FlagView, mod_channel_id: str) -> PlatformResult:
         self._write(f"[#{mod_channel_id or 'mod'}] updated {ref}\n{render_flag(view)}")

@@ -1,10 +1,12 @@
 """Who is who in a workspace: Slack users as `Actor` facts, channel names as ids.
 
 Facts only: admin or owner (users.info), member of the mod channel (conversations.members),
-user groups (usergroups.list). The core turns them into a role. Answers are cached for a
-minute (or until Slack's events say a group, a channel's members or a user changed), so a
-burst of clicks costs Slack one lookup; a failed lookup reports no privilege, and the core
-then refuses rather than guessing.
+user groups (usergroups.list). Membership counts only when the mod channel is private
+(conversations.info): anyone can join a public channel, and joining must not make a moderator.
+The core turns the facts into a role. Answers are cached for a minute (or until Slack's
+events say a group, a channel's members or a user changed), so a burst of clicks costs Slack
+one lookup; a failed lookup reports no privilege, and the core then refuses rather than
+guessing.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class Directory:
         self._members = _Cache()
         self._groups = _Cache()
         self._channels = _Cache()
+        self._private = _Cache()  # channel -> is_private
         self._names = _Cache(ttl_s=NAME_TTL_S)  # display names change rarely; facts above may not
         self._learning: set[str] = set()
 
@@ -98,7 +101,7 @@ class Directory:
         """The facts about `user_id` in `space_id` that the core needs to decide a role."""
         user = await self.user(user_id)
         mod_channel = await self._mod_channel(space_id) if space_id else ""
-        members = await self._channel_members(mod_channel) if mod_channel else frozenset()
+        members = await self._moderators(mod_channel) if mod_channel else frozenset()
         return Actor(
             user_id=user_id,
             name=_name(user) or user_id,
@@ -107,6 +110,24 @@ class Directory:
             space_id=space_id,
             roles=await self._groups_of(user_id),
         )
+
+    async def _moderators(self, channel: str) -> frozenset[str]:
+        """The mod channel's members when it is private; nobody when anyone could join it."""
+        if not await self.is_private(channel):
+            return frozenset()
+        return await self._channel_members(channel)
+
+    async def is_private(self, channel: str) -> bool:
+        """Whether only invited people can join `channel` (False when Slack cannot say)."""
+        cached = self._private.get(channel)
+        if cached is not None:
+            return bool(cached)
+        got = await call(self._client, "conversations.info", form=True, channel=channel)
+        if not got.ok:
+            return False  # a failed lookup grants nothing; the next one tries again
+        private = bool((got.data.get("channel") or {}).get("is_private"))
+        self._private.put(channel, private)
+        return private
 
     async def _channel_members(self, channel: str) -> frozenset[str]:
         cached = self._members.get(channel)

@@ -2,13 +2,17 @@
 
 Channel messages, thread replies and edits (`message_changed`) are content; bot messages and
 system subtypes (joins, topic changes, deletions) are not. Slack redelivers an event it thinks
-was not acknowledged: a redelivery is recognised by `event_id` and costs nothing (not by
-channel and ts, which would drop edits). The event is acknowledged only after `submit` has
-persisted it; if that fails, the listener answers 503 and Slack delivers it again.
+was not acknowledged (after 3 s): a redelivery is recognised by `event_id` (not by channel and
+ts, which would drop edits). The event is acknowledged only after `submit` has persisted it;
+if that fails, the listener answers 503 and Slack delivers it again. A redelivery that arrives
+while the first attempt is still running waits for that attempt and answers with its outcome,
+so a retry is never acknowledged for a message that then fails to be stored; a redelivery of
+a stored event costs nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import re
@@ -29,25 +33,35 @@ _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 Submit = Callable[[IncomingMessage], Awaitable[object]]
 
 
-class RecentIds:
-    """Event ids seen lately, oldest forgotten first (bounded; per adapter, not global)."""
+class Attempts:
+    """Per event id lately seen: the attempt taking it while it runs, then "stored" (bounded).
+
+    Per adapter, not global. A failed attempt forgets its id, so Slack's next retry tries again.
+    """
 
     def __init__(self, size: int = REMEMBERED_EVENTS) -> None:
         self._size = size
-        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._ids: OrderedDict[str, asyncio.Task[bool] | None] = OrderedDict()  # None: stored
 
-    def claim(self, event_id: str) -> bool:
-        """True the first time an id is seen (in flight or done), False for a redelivery."""
-        if event_id in self._ids:
+    def get(self, event_id: str) -> asyncio.Task[bool] | bool:
+        """The running attempt, True when the event was stored, False when none is known."""
+        if event_id not in self._ids:
             return False
-        self._ids[event_id] = None
+        return self._ids[event_id] or True
+
+    def start(self, event_id: str, attempt: asyncio.Task[bool]) -> None:
+        self._ids[event_id] = attempt
         while len(self._ids) > self._size:
             self._ids.popitem(last=False)
-        return True
+        attempt.add_done_callback(lambda done: self._finished(event_id, done))
 
-    def release(self, event_id: str) -> None:
-        """The event was not persisted: let its redelivery through."""
-        self._ids.pop(event_id, None)
+    def _finished(self, event_id: str, attempt: asyncio.Task[bool]) -> None:
+        if self._ids.get(event_id) is not attempt:
+            return  # already forgotten (the bound) or replaced
+        if not attempt.cancelled() and attempt.exception() is None and attempt.result():
+            self._ids[event_id] = None  # stored: keep the id, drop the task
+        else:
+            del self._ids[event_id]  # not stored: let the redelivery through
 
 
 def plain_text(text: str, names: Callable[[str], str] = lambda _id: "") -> str:
@@ -72,7 +86,7 @@ class Intake:
     def __init__(self, submit: Submit, names: Callable[[str], str] = lambda _id: "") -> None:
         self._submit = submit
         self._names = names
-        self._seen = RecentIds()
+        self._attempts = Attempts()
         self._context: dict[str, deque[tuple[str, str]]] = {}  # channel -> (user id, text)
 
     def to_message(self, body: dict[str, Any], event: dict[str, Any]) -> IncomingMessage | None:
@@ -115,17 +129,31 @@ class Intake:
     async def on_event(self, body: dict[str, Any], event: dict[str, Any]) -> bool:
         """Persist one event's message. False when it could not be (Slack should send it again)."""
         event_id = str(body.get("event_id") or "")
-        if event_id and not self._seen.claim(event_id):
-            log.debug("slack: event %s was redelivered; already taken", event_id)
+        if not event_id:
+            return await self._take(body, event)
+        known = self._attempts.get(event_id)
+        if known is True:
+            log.debug("slack: event %s was redelivered; already stored", event_id)
             return True
+        if isinstance(known, asyncio.Task):
+            log.debug("slack: event %s was redelivered while it is being stored; waiting", event_id)
+            attempt = known
+        else:
+            attempt = asyncio.create_task(self._take(body, event), name=f"slack-intake-{event_id}")
+            self._attempts.start(event_id, attempt)
+        # Shielded: if Slack drops this request (the listener is cancelled), the attempt goes
+        # on, and the retry that is waiting for it gets its outcome.
+        return await asyncio.shield(attempt)
+
+    async def _take(self, body: dict[str, Any], event: dict[str, Any]) -> bool:
+        """Never raises: a failure is logged and answered False (the attempt is supervised here)."""
         try:
             message = self.to_message(body, event)
             if message is not None:
                 await self._submit(message)
             return True
         except Exception:
-            log.exception("slack: could not take event %s; Slack will deliver it again", event_id)
-            self._seen.release(event_id)
+            log.exception("slack: could not take event %s; Slack will deliver it again", body.get("event_id"))
             return False
 
 

@@ -1,12 +1,18 @@
 """Slack's side of the platform port: cards in the mod channel, deletions, DMs, setup checks.
 
-A card's reference is `channel:ts`, so an update after a restart finds it. A bot token can
+A card's reference is `channel:ts`, so an update after a restart finds it. Slack has no nonce:
+if chat.postMessage timed out after Slack posted, or modbot stopped before the core saved the
+reference, the outbox posts again. So each card carries its case id as message metadata, and
+a post first looks for the bot's card of that case among the mod channel's recent messages
+and returns it instead of posting a second one. A bot token can
 delete only the bot's own messages: removal needs a workspace admin's user token
 (`SLACK_ADMIN_USER_TOKEN`); without one the port says so and the card asks the moderators
 to delete the message by hand. Slack has no timeouts.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -18,12 +24,18 @@ from bot.platforms.slack.webapi import Called, call
 # What modbot needs of a workspace (slack-manifest.yaml asks for the same).
 BOT_SCOPES = ("chat:write", "commands", "channels:history", "groups:history", "channels:read",
               "groups:read", "users:read", "im:write", "usergroups:read")  # fmt: skip
+CARD_EVENT = "modbot_case"  # the metadata event type of a flag card (own messages: no scope)
+RECENT_CARDS = 200  # how far back a retried post looks for its card (retries come within hours)
 
 
 def _result(got: Called, ref: str = "") -> PlatformResult:
     if got.ok:
         return PlatformResult(True, ref=ref)
     return PlatformResult(False, error=got.error, retryable=got.retryable)
+
+
+def _card_metadata(case_id: int) -> dict[str, Any]:
+    return {"event_type": CARD_EVENT, "event_payload": {"case_id": case_id}}
 
 
 class SlackPort:
@@ -34,6 +46,7 @@ class SlackPort:
         self._admin = admin
         self.capabilities = Capabilities(can_timeout=False, can_delete=admin is not None,
                                          moderator_fact_always=False)  # fmt: skip
+        self._me: frozenset[str] = frozenset()  # the bot's user id and bot id (auth.test)
 
     async def _permalink(self, channel: str, ts: str) -> str:
         got = await call(self._bot, "chat.getPermalink", form=True, channel=channel, message_ts=ts)
@@ -42,19 +55,51 @@ class SlackPort:
     async def post_flag(self, view: FlagView, mod_channel_id: str) -> PlatformResult:
         if not mod_channel_id:
             return PlatformResult(False, error="no mod channel is set: run `/modbot setup #channel`")
+        found = await self._posted_card(mod_channel_id, view.case_id)
+        if isinstance(found, PlatformResult):
+            return found
+        if found:
+            return PlatformResult(True, ref=f"{mod_channel_id}:{found}")  # posted before: that card
         blocks = flag_blocks(view, await self._permalink(view.channel_id, view.message_id))
         got = await call(self._bot, "chat.postMessage", channel=mod_channel_id, text=flag_text(view),
-                         blocks=blocks, unfurl_links=False, unfurl_media=False)  # fmt: skip
+                         blocks=blocks, metadata=_card_metadata(view.case_id), unfurl_links=False,
+                         unfurl_media=False)  # fmt: skip
         return _result(got, f"{got.data.get('channel', mod_channel_id)}:{got.data.get('ts', '')}")
+
+    async def _posted_card(self, channel: str, case_id: int) -> str | PlatformResult:
+        """The ts of the bot's card for `case_id` among the channel's recent messages, or "".
+
+        A failure that may pass is returned (the outbox tries again later). A lasting one (no
+        history scope, not in the channel) is not: the post goes ahead and reports its own.
+        """
+        if not self._me:
+            auth = await call(self._bot, "auth.test")
+            if not auth.ok:
+                return _result(auth)
+            self._me = frozenset(str(auth.data[k]) for k in ("user_id", "bot_id") if auth.data.get(k))
+        got = await call(self._bot, "conversations.history", form=True, channel=channel,
+                         limit=RECENT_CARDS, include_all_metadata=True)  # fmt: skip
+        if not got.ok:
+            return _result(got) if got.retryable else ""
+        for message in got.data.get("messages") or ():
+            mine = str(message.get("bot_id") or "") in self._me or str(message.get("user") or "") in self._me
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if (
+                mine
+                and metadata.get("event_type") == CARD_EVENT
+                and str(payload.get("case_id")) == str(case_id)
+            ):
+                return str(message.get("ts") or "")
+        return ""
 
     async def update_flag(self, ref: str, view: FlagView, mod_channel_id: str) -> PlatformResult:
         channel, _, ts = ref.partition(":")
         if not ts:
             return PlatformResult(False, error=f"not a Slack card reference: {ref!r}", retryable=False)
         blocks = flag_blocks(view, await self._permalink(view.channel_id, view.message_id))
-        got = await call(
-            self._bot, "chat.update", channel=channel, ts=ts, text=flag_text(view), blocks=blocks
-        )
+        got = await call(self._bot, "chat.update", channel=channel, ts=ts, text=flag_text(view),
+                         blocks=blocks, metadata=_card_metadata(view.case_id))  # fmt: skip
         return _result(got, ref)
 
     async def delete_message(self, space_id: str, channel_id: str, message_id: str) -> PlatformResult:
@@ -96,11 +141,21 @@ class SlackPort:
                 )
         if mod_channel_id:
             info = await call(self._bot, "conversations.info", form=True, channel=mod_channel_id)
+            channel = info.data.get("channel") or {}
             if not info.ok:
                 problems.append(info.error)
-            elif not (info.data.get("channel") or {}).get("is_member", False):
+            elif not channel.get("is_member", False):
                 problems.append(
                     f"modbot is not in <#{mod_channel_id}>: invite it there with `/invite @modbot`"
+                )
+            if info.ok and not channel.get("is_private", False):
+                # Its members are the moderators until a group is set (see actors.py), and anyone
+                # can join a public channel; so membership of it is not counted at all.
+                name = f"#{channel['name']}" if channel.get("name") else f"<#{mod_channel_id}>"
+                problems.append(
+                    f"{name} is public: anyone can join it, so its members are not counted as "
+                    "moderators; make it private or set a moderator group with "
+                    "`/modbot setup mod_role=@group`"
                 )
         if self._admin is None:
             problems.append(
