@@ -29,6 +29,7 @@ from bot.store import Store
 from bot.store.records import Job, NewJob
 
 log = logging.getLogger(__name__)
+FORGOTTEN_MAX = 10_000
 
 OnVerdict = Callable[[Job, ActivePolicy, Verdict], Awaitable[None]]
 
@@ -90,6 +91,7 @@ class Pipeline:
         self.cache = VerdictCache()
         self.stats = PipelineStats()
         self._seen: Counter[str] = Counter()
+        self._forgotten: dict[tuple[str, str], None] = {}  # deleted messages, oldest first
         self._idle = asyncio.Event()
         self._busy = 0
         self.after_verdict: Callable[[], None] = after_verdict or (lambda: None)
@@ -180,9 +182,17 @@ class Pipeline:
                 if self._busy == 0 and len(self.scheduler) == 0:
                     self._idle.set()
 
+    def forget(self, space_id: str, message_id: str) -> None:
+        """A deleted message: its offers (held in memory, not yet jobs) are never taken."""
+        self._forgotten[(space_id, message_id)] = None
+        while len(self._forgotten) > FORGOTTEN_MAX:  # offers live minutes; keep the newest ids
+            self._forgotten.pop(next(iter(self._forgotten)))
+
     async def _take_offer(self, offer: Offer) -> int | None:
         """A slot took a screen offer: it becomes a durable job now (None if it already was one)."""
         message = offer.message
+        if (message.space_id, message.message_id) in self._forgotten:
+            return None  # deleted by its author or a moderator before it was checked
         job = NewJob.from_message(
             message, policy_id=offer.policy_id, policy_version=offer.policy_version,
             policy_hash=offer.policy_hash, match_reason="screen",

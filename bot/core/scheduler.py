@@ -74,6 +74,12 @@ class _Bucket:
             return 0.0
         return (1.0 - self.tokens) / (self.per_minute / 60.0)
 
+    def spare(self, now: float) -> bool:
+        """Whether a call may start now and still leave a reserve for certain work (an eighth of
+        the minute's budget): optional checks never take the token a real flag then waits for."""
+        self._refill(now)
+        return self.tokens >= 1.0 + self.per_minute / 8
+
     def charge(self, now: float) -> None:
         self._refill(now)
         self.tokens -= 1.0
@@ -195,9 +201,11 @@ class FairScheduler:
                 del self._offers[space_id]
                 continue
             self._offers[space_id] = fresh
-            over = self._bucket(space_id, now).wait(now)
-            if over > 0:
-                wait = over if wait is None else min(wait, over)
+            bucket = self._bucket(space_id, now)
+            if not bucket.spare(now):
+                over = bucket.wait(now)
+                if over > 0:  # (a bucket that refills but keeps its reserve is not waited for)
+                    wait = over if wait is None else min(wait, over)
             elif best is None or fresh[-1].score > best[0]:
                 best = (fresh[-1].score, space_id)
         if best is None:

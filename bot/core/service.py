@@ -166,7 +166,9 @@ class ModerationCore:
         return await self.pipeline.submit(msg)
 
     async def withdraw(self, space_id: str, message_id: str) -> int:
-        """The message was deleted on the platform: skip its checks that have not started."""
+        """The message was deleted on the platform: skip its checks that have not started
+        (queued jobs, and screen offers that are not jobs yet)."""
+        self.pipeline.forget(space_id, message_id)
         return await self.store.inbox.withdraw(space_id, message_id)
 
     async def run_command(

@@ -1,8 +1,9 @@
 """Retention: after a space's ``retention_days``, blank what members wrote, keep the rows.
 
-Statistics, decisions and the audit trail stay; message text, context, case excerpts and the model's
-reasoning (which quotes the message) go. Jobs still pending or leased are never touched: they need their
-text. A space without a settings row uses the default of 30 days.
+Statistics, decisions and the audit trail stay; message text, context, case excerpts, the model's
+reasoning (which quotes the message) and the learned screen's hashed features of it go. Jobs still
+pending or leased are never touched: they need their text. A space without a settings row uses the
+default of 30 days.
 """
 
 from __future__ import annotations
@@ -49,4 +50,10 @@ async def purge_expired_text(db: Database) -> int:
                 f"UPDATE {table} SET {assignments}, purged_at = ? WHERE {where}",  # noqa: S608
                 (now, now),
             )
+        # The screen's labels are hashed n-grams of a message: they would still tell whether it
+        # held a phrase, so they go with the text. Its random checks are kept as long.
+        for table in ("screen_labels", "screen_checks"):
+            where = _EXPIRED.format(day=DAY, table=table, default=DEFAULT_RETENTION_DAYS)
+            where = where.removeprefix("purged_at IS NULL AND ")
+            changed += await db.execute(f"DELETE FROM {table} WHERE {where}", (now,))  # noqa: S608
     return changed

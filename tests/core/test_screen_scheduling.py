@@ -86,16 +86,27 @@ def test_stale_offers_are_dropped_with_a_count():
     assert s.offered() == 0
 
 
-def test_offers_respect_the_space_budget():
+def test_offers_respect_the_space_budget_and_leave_a_reserve_for_certain_work():
     clock = Clock()
-    s = FairScheduler(lambda space: 60, clock)  # a burst of 15 calls
+    s = FairScheduler(lambda space: 60, clock)  # a burst of 15 calls; offers keep 7.5 back
     for i in range(40):
         s.offer("g1", offer(i, 0.5))
     taken = 0
     while isinstance(s._next(clock()), tuple):
         s.charge("g1")
         taken += 1
-    assert taken == 15 and s.offered() == 25
+    assert taken == 7 and s.offered() == 33
+    s.put("g1", 42)  # a keyword hit, an appeal or an escalation arrives: it runs now
+    assert s.poll() == ("g1", 42)
+
+
+def test_a_small_budget_is_spent_on_certain_work_only():
+    clock = Clock()
+    s = FairScheduler(lambda space: 4, clock)  # a burst of 1 call
+    s.offer("g1", offer(1, 0.9))
+    assert s.poll() is None and s.offered() == 1
+    s.put("g1", 7)
+    assert s.poll() == ("g1", 7)
 
 
 SCREENED = textwrap.dedent(

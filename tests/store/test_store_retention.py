@@ -54,3 +54,15 @@ async def test_each_space_has_its_own_retention(store: Store, clock: FakeClock) 
     for space_id, kept in (("short", False), ("unknown", False), ("long", True)):
         [case] = await store.cases.by_message(space_id, "m1")
         assert bool(case.excerpt) is kept, space_id
+
+
+async def test_the_screens_labels_of_a_message_go_with_its_text(store: Store, clock: FakeClock) -> None:
+    await store.spaces.upsert("g1", "discord", retention_days=7)
+    await store.screens.add_label("p", "g1", "old", b"\x01\x00\x02\x00", 1, "tier1")
+    await store.screens.add_check("p", "g1", keyword=False, screened=True, violation=True)
+    clock.advance(3 * DAY)
+    await store.screens.add_label("p", "g1", "fresh", b"\x03\x00", 0, "tier1")
+    clock.advance(5 * DAY)  # "old" is 8 days old, "fresh" 5
+    assert await store.purge_expired_text() == 2  # the old label and the old check: deleted
+    assert [row.message_id for row in await store.screens.labels("p", 10)] == ["fresh"]
+    assert (await store.screens.check_counts("p")).checks == 0

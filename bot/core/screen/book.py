@@ -49,12 +49,18 @@ class _Plan:
     messages: int = 0  # messages scored with this plan, not yet added to the pair counts
 
 
+MAX_TEXTS_PER_ID = 32
+
+
 @dataclass
 class _PolicyState:
     policy: Policy
     model: ScreenModel | None = None
     new_labels: int = 0
     bootstrap: list[Labelled] = field(default_factory=list)
+    # Texts of this policy id already prepared: spaces may run different versions of one id
+    # (an edited library policy), and must not rebuild the pooled screen at each message.
+    hashes: set[str] = field(default_factory=set)
 
 
 class Screens:
@@ -105,15 +111,17 @@ class Screens:
         examples, rules and keywords (trained in a worker thread; ~15 ms, once per policy text)."""
         for policy in policies:
             state = self._policies.get(policy.id)
-            if state is not None and state.policy.content_hash == policy.content_hash:
+            if state is not None and policy.content_hash in state.hashes | {state.policy.content_hash}:
                 continue
             rows = await asyncio.to_thread(bootstrap_rows, policy)
             model = self._stored.get(policy.id) or (state.model if state else None)
             if model is None:
                 model = await asyncio.to_thread(train, policy.id, rows)
-            fresh = _PolicyState(policy, model, bootstrap=rows)
+            fresh = _PolicyState(policy, model, bootstrap=rows, hashes={policy.content_hash})
             if state is not None:
                 fresh.new_labels = state.new_labels
+                if len(state.hashes) < MAX_TEXTS_PER_ID:
+                    fresh.hashes |= state.hashes
             self._policies[policy.id] = fresh
             self._generation += 1
 
@@ -309,6 +317,10 @@ class Screens:
         if candidate is None:
             return False
         new, old = recall(candidate, test), recall(state.model, test)
+        if new is None and state.model is not None:
+            # No held-back violation to measure on: nothing shows the candidate is as good.
+            self.stats.kept_predecessor += 1
+            return False
         if new is not None and old is not None and new < old:
             self.stats.kept_predecessor += 1
             log.info("screen %s: candidate recall %.3f < %.3f, kept the predecessor", policy_id, new, old)
