@@ -15,15 +15,12 @@ import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.commands.model import Reply, Value
 from bot.core.commands.text import ParseError, parse_line
-from bot.core.service import ModerationCore
-from bot.platforms.slack.actors import Directory
-from bot.platforms.slack.background import Background
 from bot.platforms.slack.cards import reply_message, yaml_modal
 from bot.platforms.slack.intake import plain_text
+from bot.platforms.slack.listener import Listener
 from bot.platforms.slack.webapi import call
 
 log = logging.getLogger(__name__)
@@ -41,15 +38,7 @@ def _message(reply: Reply) -> dict[str, Any]:
     return {**reply_message(reply), "response_type": "ephemeral" if reply.private else "in_channel"}
 
 
-class SlashCommands:
-    def __init__(
-        self, core: ModerationCore, directory: Directory, client: AsyncWebClient, background: Background
-    ) -> None:
-        self._core = core
-        self._directory = directory
-        self._client = client
-        self._background = background
-
+class SlashCommands(Listener):
     def register(self, app: AsyncApp) -> None:
         app.command(COMMAND)(self.on_command)
 

@@ -10,27 +10,16 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.commands.model import Reply
-from bot.core.service import ModerationCore
-from bot.platforms.slack.actors import Directory
-from bot.platforms.slack.background import Background
 from bot.platforms.slack.cards import home_view
+from bot.platforms.slack.listener import Listener
 from bot.platforms.slack.webapi import call
 
 log = logging.getLogger(__name__)
 
 
-class AppHome:
-    def __init__(
-        self, core: ModerationCore, directory: Directory, client: AsyncWebClient, background: Background
-    ) -> None:
-        self._core = core
-        self._directory = directory
-        self._client = client
-        self._background = background
-
+class AppHome(Listener):
     def register(self, app: AsyncApp) -> None:
         app.event("app_home_opened")(self.on_opened)
 

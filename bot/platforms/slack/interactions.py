@@ -15,12 +15,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.commands.model import Reply, Upload
-from bot.core.service import ModerationCore
-from bot.platforms.slack.actors import Directory
-from bot.platforms.slack.background import Background
 from bot.platforms.slack.cards import (
     ACTION_PREFIX,
     appeal_modal,
@@ -29,6 +25,7 @@ from bot.platforms.slack.cards import (
     reply_message,
     yaml_from_state,
 )
+from bot.platforms.slack.listener import Listener
 from bot.platforms.slack.webapi import call
 
 log = logging.getLogger(__name__)
@@ -43,15 +40,7 @@ def _team(body: dict[str, Any]) -> str:
     return str((body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id") or "")
 
 
-class Interactions:
-    def __init__(
-        self, core: ModerationCore, directory: Directory, client: AsyncWebClient, background: Background
-    ) -> None:
-        self._core = core
-        self._directory = directory
-        self._client = client
-        self._background = background
-
+class Interactions(Listener):
     def register(self, app: AsyncApp) -> None:
         app.action(BUTTON)(self.on_button)
         app.view(f"{ACTION_PREFIX}appeal")(self.on_appeal)
