@@ -305,18 +305,27 @@ class Screens:
         state.new_labels = 0
         await self.store.screens.trim_labels(policy_id, self.settings.max_labels)
         stored = await self.store.screens.labels(policy_id, self.settings.max_labels)
-        rows = [
-            Labelled(np.frombuffer(r.features, dtype=np.uint16), r.label, f"{r.space_id}:{r.message_id}")
-            for r in stored
-        ]
-        training = state.bootstrap + [r for r in rows if not held_back(r.key)]
-        weight, take = self.settings.traffic_weight, int(self.settings.traffic_ratio * len(training))
-        training += [Labelled(idx, 0, weight=weight) for idx in list(self._traffic)[-take:]] if take else []
-        test = [r for r in rows if held_back(r.key)]
-        candidate = await asyncio.to_thread(train, policy_id, training)
+        traffic = list(self._traffic)
+        predecessor = state.model
+
+        def candidate_and_recalls() -> tuple[ScreenModel | None, float | None, float | None, int]:
+            # Rows, training and both recalls are tens of milliseconds of CPU: all in a worker thread.
+            rows = [
+                Labelled(np.frombuffer(r.features, dtype=np.uint16), r.label, f"{r.space_id}:{r.message_id}")
+                for r in stored
+            ]
+            training = state.bootstrap + [r for r in rows if not held_back(r.key)]
+            weight, take = self.settings.traffic_weight, int(self.settings.traffic_ratio * len(training))
+            training += [Labelled(idx, 0, weight=weight) for idx in traffic[-take:]] if take else []
+            test = [r for r in rows if held_back(r.key)]
+            candidate = train(policy_id, training)
+            if candidate is None:
+                return None, None, None, len(training)
+            return candidate, recall(candidate, test), recall(predecessor, test), len(training)
+
+        candidate, new, old, trained_on = await asyncio.to_thread(candidate_and_recalls)
         if candidate is None:
             return False
-        new, old = recall(candidate, test), recall(state.model, test)
         if new is None and state.model is not None:
             # No held-back violation to measure on: nothing shows the candidate is as good.
             self.stats.kept_predecessor += 1
@@ -326,7 +335,7 @@ class Screens:
             log.info("screen %s: candidate recall %.3f < %.3f, kept the predecessor", policy_id, new, old)
             return False
         weights, meta = ScreenModel(policy_id, candidate.weights, candidate.intercept, recall=new,
-                                    labels=len(training)).to_blob()  # fmt: skip
+                                    labels=trained_on).to_blob()  # fmt: skip
         version = await self.store.screens.save_model(policy_id, weights, meta)
         state.model = ScreenModel.from_blob(policy_id, version, weights, meta)
         self._stored[policy_id] = state.model
