@@ -74,19 +74,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _configure_logging(settings: Settings, *, verbose: bool) -> None:
+    """The stderr handler; `setup_logging` then gives it modbot's formatter, which redacts every
+    line, and sets the library loggers' levels (aiosqlite never below INFO)."""
     level = logging.DEBUG if verbose else getattr(logging, settings.log_level)
-    redactor = RedactFilter(settings.secret_values())
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(redactor)
     logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=[handler]
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[logging.StreamHandler(sys.stderr)],
     )
-    # httpx logs every request URL at INFO (a key in ESCALATION_URL would be in it); keep that
-    # for -v, and redact it at the source so any handler sees the masked text.
+    # httpx logs every request URL (a key in ESCALATION_URL would be in it): redact it at the
+    # source as well, so a handler someone else attaches sees the masked text too.
     httpx_log = logging.getLogger("httpx")
-    httpx_log.setLevel(logging.DEBUG if verbose else logging.WARNING)
     for old in [f for f in httpx_log.filters if isinstance(f, RedactFilter)]:
         httpx_log.removeFilter(old)
-    httpx_log.addFilter(redactor)
-    # aiosqlite logs every statement with its parameters (message text) at DEBUG: never log them.
-    logging.getLogger("aiosqlite").setLevel(logging.INFO)
+    httpx_log.addFilter(RedactFilter(settings.secret_values()))
