@@ -322,13 +322,21 @@ class FakeDiscord:
     def _by_token(self, token: str) -> Interaction | None:
         return next((i for i in self.interactions.values() if i.token == token), None)
 
-    async def _edit_original(self, request: web.Request) -> web.Response:
+    def _webhook(self, request: web.Request) -> tuple[Interaction, dict[str, Any]] | web.Response:
+        """The answered interaction a webhook call names, and its valid body; or Discord's error."""
         found = self._by_token(request.match_info["token"])
         if found is None or not found.callbacks:
             return error(404, 10015, "Unknown Webhook")
         body = request[BODY] or {}
         if problems := message_problems(body):
             return error(400, 50035, "Invalid Form Body: " + "; ".join(problems))
+        return found, body
+
+    async def _edit_original(self, request: web.Request) -> web.Response:
+        checked = self._webhook(request)
+        if isinstance(checked, web.Response):
+            return checked
+        found, body = checked
         if found.callbacks[0].get("type") == 6 and found.payload.get("message"):
             self._apply_update(found.payload["message"]["id"], body)  # deferred update: the card
             return reply(self.messages.get(found.payload["message"]["id"], {}))
@@ -336,12 +344,10 @@ class FakeDiscord:
         return reply(interaction_message(found.original, found.payload))
 
     async def _followup(self, request: web.Request) -> web.Response:
-        found = self._by_token(request.match_info["token"])
-        if found is None or not found.callbacks:
-            return error(404, 10015, "Unknown Webhook")
-        body = request[BODY] or {}
-        if problems := message_problems(body):
-            return error(400, 50035, "Invalid Form Body: " + "; ".join(problems))
+        checked = self._webhook(request)
+        if isinstance(checked, web.Response):
+            return checked
+        found, body = checked
         sent = {"id": self.ids(), **body}
         found.followups.append(sent)
         return reply(interaction_message(sent, found.payload))
