@@ -5,12 +5,14 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.core.messages import PolicyRef, Verdict
 from bot.core.policies import Policy
 from bot.core.screen import Screens, ScreenSettings, wilson
-from bot.core.screen.model import held_back
+from bot.core.screen.features import N_FEATURES, text_features
+from bot.core.screen.model import Labelled, ScreenModel, held_back, operating_threshold, recall, train
 from bot.store import Store
 from bot.store.records import Job
 
@@ -178,3 +180,22 @@ async def test_moderators_decisions_become_labels_without_any_hook(store, librar
     assert await screens.learn_decisions() == 0  # each decision is learned once
     rows = {r.message_id: r.label for r in await store.screens.labels(policy.id, 10)}
     assert rows == {"m1": 0, "m2": 1}  # a dismissal is a negative, a removal a positive
+
+
+def test_recall_is_judged_where_the_screen_operates_not_at_a_fixed_probability():
+    rng = random.Random(7)
+    positives = [Labelled(text_features(violation(rng)), 1) for _ in range(30)]
+    traffic = [text_features(benign(rng)) for _ in range(400)]
+    ranker = train("p", positives[:15] + [Labelled(t, 0) for t in traffic[:100]])
+    assert ranker is not None
+    noise = np.random.default_rng(0).normal(0, 0.05, N_FEATURES).astype(np.float32)
+    eager = ScreenModel("p", noise, intercept=6.0)  # about 1.0 for everything, in no useful order
+    held = positives[15:]
+    assert recall(eager, held) == 1.0  # past 0.5 it "recalls" every violation...
+    assert recall(eager, held, traffic) < 0.5  # ...but in the top 2 % of traffic it finds few
+    assert recall(ranker, held, traffic) == 1.0
+    line = operating_threshold(ranker, traffic)
+    assert sum(ranker.score(t) > line for t in traffic) <= 0.02 * len(traffic)
+    stored = ScreenModel("p", ranker.weights, ranker.intercept, threshold=line)
+    again = ScreenModel.from_blob("p", 1, *stored.to_blob())
+    assert again.threshold == pytest.approx(line) and again.selects(held[0].features)

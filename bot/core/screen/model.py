@@ -22,7 +22,12 @@ import numpy.typing as npt
 from bot.core.policies import Policy
 from bot.core.screen.features import N_FEATURES, Indices, text_features
 
-THRESHOLD = 0.5  # score at which the screen "would select" a message (recall is measured here)
+THRESHOLD = 0.5  # a model's operating point until traffic has set one (see `operating_threshold`)
+# The share of unselected traffic whose scores set a model's operating point: the screen can only
+# ever check the top few percent of what keywords let through, so a model is judged by how many
+# violations it puts above that line, not by a fixed probability (a model scoring everything high
+# would "recall" them all at 0.5 and rank them no better).
+TOP_SHARE = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,7 @@ class ScreenModel:
     version: int = 0  # 0: not stored yet
     recall: float | None = None  # on held-back labels when it was promoted
     labels: int = 0
+    threshold: float = THRESHOLD  # operating point: the top TOP_SHARE of traffic scores above it
 
     def score(self, idx: Indices) -> float:
         """Probability-like risk in [0, 1]."""
@@ -51,7 +57,10 @@ class ScreenModel:
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def to_blob(self) -> tuple[bytes, str]:
-        meta = {"intercept": self.intercept, "recall": self.recall, "labels": self.labels}
+        meta = {
+            "intercept": self.intercept, "recall": self.recall, "labels": self.labels,
+            "threshold": self.threshold,
+        }  # fmt: skip
         return self.weights.astype("<f4").tobytes(), json.dumps(meta)
 
     @classmethod
@@ -64,7 +73,12 @@ class ScreenModel:
         return cls(
             policy_id, arr, float(meta["intercept"]), version,
             None if recall is None else float(recall), int(meta.get("labels", 0)),
+            float(meta.get("threshold", THRESHOLD)),
         )  # fmt: skip
+
+    def selects(self, idx: Indices) -> bool:
+        """Whether the screen would send this message to the model (at its operating point)."""
+        return self.score(idx) >= self.threshold
 
 
 def _matrix(rows: Sequence[Labelled]) -> Any:
@@ -99,14 +113,30 @@ def train(policy_id: str, rows: Sequence[Labelled], seed: int = 0) -> ScreenMode
     return ScreenModel(policy_id, weights, float(clf.intercept_[0]), labels=len(rows))
 
 
-def recall(model: ScreenModel | None, rows: Sequence[Labelled], threshold: float = THRESHOLD) -> float | None:
-    """Share of the violations in `rows` scored at or above `threshold`; None without violations."""
+def operating_threshold(model: ScreenModel, traffic: Sequence[Indices], share: float = TOP_SHARE) -> float:
+    """The score above which the top `share` of `traffic` lies (THRESHOLD without traffic)."""
+    if not traffic:
+        return THRESHOLD
+    scores = np.fromiter((model.score(idx) for idx in traffic), dtype=np.float64, count=len(traffic))
+    return float(np.quantile(scores, 1.0 - share))
+
+
+def recall(
+    model: ScreenModel | None, rows: Sequence[Labelled], traffic: Sequence[Indices] = ()
+) -> float | None:
+    """Share of the violations in `rows` the model puts in the top TOP_SHARE of `traffic` (at its
+    own operating point without traffic); None without violations. Two models are compared on the
+    same rows and traffic, each at its own line: what matters is what each would send to the GPU."""
     positives = [r for r in rows if r.label == 1]
     if not positives:
         return None
     if model is None:
         return 0.0
-    return sum(model.score(r.features) >= threshold for r in positives) / len(positives)
+    if not traffic:
+        return sum(model.selects(r.features) for r in positives) / len(positives)
+    # Strictly above: a model that gives much of the traffic one score cannot send it all.
+    line = operating_threshold(model, traffic)
+    return sum(model.score(r.features) > line for r in positives) / len(positives)
 
 
 def held_back(key: str) -> bool:
