@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.screen_ceiling import screen_ceiling
 from bench.screen_data import Labelled
 from bot.core.messages import IncomingMessage, PolicyRef, Verdict
 from bot.core.policies import Policy
@@ -237,5 +238,6 @@ def run_screen(
         "screen": screened,
         "never_fewer_caught": round(caught_sc) >= round(caught_kw),
         "sweep": more,
+        "ceiling": screen_ceiling(stream, policies, (capacity, *sweep)),
         "wall_s": time.perf_counter() - started,
     }
