@@ -146,7 +146,40 @@ def render(results: dict[str, Any], run: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _sections(text: str) -> dict[str, str]:
+    """The file's `## ` sections by heading, each with its body."""
+    out: dict[str, str] = {}
+    heading = ""
+    for line in text.splitlines(keepends=True):
+        if line.startswith("## "):
+            heading = line.strip()
+            out[heading] = ""
+        if heading:
+            out[heading] += line
+    return out
+
+
+def write_section(heading: str, lines: list[str], path: Path = DOCS_PATH) -> Path:
+    """Replace one `## heading` section of the file (or add it at the end), keeping the others:
+    for benchmarks that need what the main run does not start (a Postgres, several processes)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
+    body = "\n".join([f"## {heading}", "", *lines]).rstrip("\n") + "\n\n"
+    old = _sections(text).get(f"## {heading}")
+    text = text.replace(old, body) if old else text.rstrip("\n") + "\n\n" + body
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def write_docs(results: dict[str, Any], run: dict[str, Any], path: Path = DOCS_PATH) -> Path:
+    """Rewrite the file from this run; sections this run does not produce (written by
+    `write_section`) are kept, after the new ones."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(results, run), encoding="utf-8")
+    text = render(results, run)
+    if path.exists():
+        fresh = _sections(text)
+        old = _sections(path.read_text(encoding="utf-8"))
+        kept = [body for head, body in old.items() if head not in fresh]
+        if kept:
+            text = text.rstrip("\n") + "\n\n" + "".join(kept).rstrip("\n") + "\n"
+    path.write_text(text, encoding="utf-8")
     return path
