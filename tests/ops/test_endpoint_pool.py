@@ -85,9 +85,9 @@ async def test_one_worker_per_slot_and_work_on_both_endpoints(pooled):
     body, _type = await Metrics(pooled.runtime.core).render()
     text = body.decode()
     for fake in (pooled.a, pooled.b):
-        count = f'modbot_endpoint_latency_seconds_count{{endpoint="{fake.url}",tier="1"}} {len(fake.requests)}.0'
-        assert count in text
-        assert f'modbot_endpoint_healthy{{endpoint="{fake.url}",tier="1"}} 1.0' in text
+        labels = f'{{endpoint="{fake.url}",tier="1"}}'
+        assert f"modbot_endpoint_latency_seconds_count{labels} {len(fake.requests)}.0" in text
+        assert f"modbot_endpoint_healthy{labels} 1.0" in text
 
 
 async def test_an_endpoint_without_the_model_is_routed_around_until_it_has_it_again(pooled):
