@@ -146,7 +146,16 @@ def render(results: dict[str, Any], run: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+KEPT_SECTIONS = ("## Model endpoint pool",)  # written by their own benchmarks (bench/pool_bench.py)
+
+
 def write_docs(results: dict[str, Any], run: dict[str, Any], path: Path = DOCS_PATH) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(results, run), encoding="utf-8")
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    kept = []
+    for heading in KEPT_SECTIONS:  # another benchmark's figures survive this rewrite
+        _head, found, tail = old.partition(heading)
+        if found:
+            kept.append(heading + tail.split("\n## ", 1)[0].rstrip("\n") + "\n")
+    path.write_text("\n".join([render(results, run).rstrip("\n") + "\n", *kept]), encoding="utf-8")
     return path

@@ -53,8 +53,9 @@ async def run_pool(
         toolkit = await asyncio.to_thread(build_toolkit, settings)
         pool = build_pool(settings, toolkit)
         assert pool is not None  # noqa: S101 - MODEL_ENDPOINTS is set just above
+        classifier = TieredClassifier(pool)
         rig = await stack.enter_async_context(
-            CoreRig("", workers=settings.tier1_slots, time_scale=time_scale, classifier=TieredClassifier(pool))
+            CoreRig("", workers=settings.tier1_slots, time_scale=time_scale, classifier=classifier)
         )
         for space in sorted({p.message.space_id for p in planned}):
             await rig.add_space(space, sorted(library_yaml()))
