@@ -16,7 +16,7 @@ from bot.ops.doctor.endpoint_checks import check_endpoints
 from bot.ops.endpoint import ollama_probe
 from bot.ops.metrics import Metrics
 from tests.core_flow.conftest import stand_in
-from tests.fakes import FakeOllama
+from tests.fakes import FakeOllama, Reply
 from tests.fakes.recording_platform import RecordingPlatform
 from tests.ops.conftest import SPACE, message
 
@@ -122,14 +122,31 @@ async def test_an_endpoint_that_goes_down_loses_no_message(pooled):
     ready, detail = await ollama_probe(pooled.settings, pooled.runtime.core)()
     assert ready and f"{pooled.b.url} unhealthy: cannot reach" in detail
 
+    await pooled.b.start()  # back, on the same address
+    await until(lambda: pooled.pool.endpoints[1].usable, "the probe and the breaker let it work")
+    before = len(pooled.b.requests)
+    await pooled.moderate(400, 8)
+    assert len(pooled.b.requests) > before and pooled.runtime.core.pipeline.stats.failed == 0
+
 
 async def test_no_healthy_endpoint_means_not_ready_and_no_verdict(pooled):
     pooled.a.models = set()
     pooled.b.models = set()
     ready, detail = await ollama_probe(pooled.settings, pooled.runtime.core)()
     assert not ready and pooled.a.url in detail and pooled.b.url in detail
-    await pooled.runtime.core.submit(message(400, "selling my aimbot config, dm me zq-400"))
+    await pooled.runtime.core.submit(message(500, "selling my aimbot config, dm me zq-500"))
     stats = pooled.runtime.core.pipeline.stats
     await until(lambda: stats.retries >= 1, "a worker tried the job")  # and put it back, unjudged
     assert stats.verdicts == 0 and stats.failed == 0
     assert pooled.a.requests == [] and pooled.b.requests == []  # no call to an endpoint without the model
+
+
+async def test_an_endpoint_that_keeps_failing_is_paused_and_its_work_done_elsewhere(pooled):
+    pooled.b.responder = lambda _body: Reply(status=500, error="CUDA error: out of memory")
+    queued = await pooled.moderate(600, 20)
+    stats = pooled.runtime.core.pipeline.stats
+    assert stats.verdicts == queued and stats.failed == 0 and stats.retries == 0
+    assert len(pooled.a.requests) == queued  # every verdict came from the endpoint that answered
+    assert pooled.pool.endpoints[1].breaker.is_open
+    ready, detail = await ollama_probe(pooled.settings, pooled.runtime.core)()
+    assert ready and f"{pooled.b.url} paused: calls failed repeatedly" in detail

@@ -56,14 +56,14 @@ class Endpoint:
 
     @property
     def usable(self) -> bool:
-        """May get work: not known to lack the model, and its circuit not open."""
-        return self.healthy is not False and not self.breaker.is_open
+        """May get work: not known to lack the model, and its circuit closed or due for its probe."""
+        return self.healthy is not False and (not self.breaker.is_open or self.breaker.reopens_in() == 0)
 
     @property
     def state(self) -> str:
         if self.healthy is False:
             return f"unhealthy: {self.detail}"
-        if self.breaker.is_open:
+        if self.breaker.is_open and self.breaker.reopens_in() != 0:
             return "paused: calls failed repeatedly (circuit open)"
         return "healthy" if self.healthy else "not probed yet"
 
