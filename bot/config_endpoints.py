@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 Kind = Literal["ollama", "openai"]
 KINDS: tuple[Kind, ...] = ("ollama", "openai")
@@ -32,8 +33,10 @@ class EndpointSpec:
 
     @property
     def name(self) -> str:
-        """What logs, metrics and the doctor call this endpoint (its URL: never a secret)."""
-        return self.url
+        """What logs, metrics and the doctor call this endpoint: its URL without any user:password@."""
+        parts = urlsplit(self.url)
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=host))
 
 
 def parse_endpoints(text: str) -> list[EndpointSpec]:

@@ -78,3 +78,8 @@ def test_pools_per_tier_and_slots_from_the_entries():
     assert isinstance(classifier.tier2, EndpointPool) and classifier.tier2.tier == 2
     (big,) = classifier.tier2.endpoints
     assert isinstance(big.client, OpenAICompatTier) and big.client.model == settings.escalation_model
+
+
+def test_an_endpoint_is_named_without_credentials_in_its_url():
+    (spec,) = parse_endpoints("openai=https://donor:s3cret@gpu.example.org:8000/v1;tier=120b")
+    assert spec.name == "https://gpu.example.org:8000/v1"
