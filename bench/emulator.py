@@ -26,6 +26,7 @@ from aiohttp import web
 from bench.ollama_wire import BUSY_MESSAGE, VERSION, chat_reply, decide, json_response, tokens
 
 __all__ = ["BUSY_MESSAGE", "ModelEmulator", "decide"]
+TAGGED_MODEL = "gpt-oss-safeguard:20b"
 
 
 class ModelEmulator:
@@ -102,7 +103,13 @@ class ModelEmulator:
 
     async def _start(self) -> None:
         app = web.Application()
-        app.add_routes([web.post("/api/chat", self._chat), web.get("/api/version", self._version)])
+        app.add_routes(
+            [
+                web.post("/api/chat", self._chat),
+                web.get("/api/version", self._version),
+                web.get("/api/tags", self._tags),  # the bot's endpoint probe: is the model pulled?
+            ]
+        )
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -153,6 +160,10 @@ class ModelEmulator:
 
     async def _version(self, _request: web.Request) -> web.Response:
         return json_response({"version": VERSION})
+
+    async def _tags(self, _request: web.Request) -> web.Response:
+        # Serves any model name in /api/chat, so it lists the bot's default one.
+        return json_response({"models": [{"name": TAGGED_MODEL, "model": TAGGED_MODEL}]})
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         try:

@@ -105,8 +105,18 @@ class CoreRig:
     production defaults multiplied by `time_scale`, so they keep their size in model time.
     """
 
-    def __init__(self, model_url: str, *, workers: int, time_scale: float, timeout_s: float = 120.0) -> None:
+    def __init__(
+        self,
+        model_url: str,
+        *,
+        workers: int,
+        time_scale: float,
+        timeout_s: float = 120.0,
+        classifier: TieredClassifier | None = None,
+    ) -> None:
+        """`classifier` (e.g. a pool of endpoints) replaces the single Ollama at `model_url`."""
         self.model_url = model_url
+        self._given = classifier
         self.workers = workers
         self.time_scale = time_scale
         self.timeout_s = timeout_s
@@ -129,7 +139,7 @@ class CoreRig:
     async def __aenter__(self) -> Self:
         self._tmp = tempfile.TemporaryDirectory(prefix="modbot-bench-")
         self._store = await Store.open(Path(self._tmp.name) / "modbot.db")
-        self._classifier = TieredClassifier(
+        self._classifier = self._given or TieredClassifier(
             OllamaTier(OllamaSettings(host=self.model_url, timeout_s=self.timeout_s))
         )
         book = PolicyBook(self._store, compile_policy)

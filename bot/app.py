@@ -9,9 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import Settings
+from bot.config_endpoints import EndpointSpec
+from bot.core.breaker import CircuitBreaker
+from bot.core.classifier.base import Classifier
 from bot.core.classifier.harmony import HarmonyCodec
 from bot.core.classifier.ollama import OllamaSettings, OllamaTier
 from bot.core.classifier.openai_compat import OpenAICompatTier, OpenAISettings
+from bot.core.classifier.pool import Endpoint, EndpointPool
 from bot.core.classifier.tiered import TieredClassifier
 from bot.core.library import PolicyLibrary
 from bot.core.policies import Policy, PolicyProblem, TokenLimits, load_policy_dir, parse_policy
@@ -45,11 +49,11 @@ def build_toolkit(settings: Settings) -> Toolkit:
     return Toolkit(settings, TokenCounter(load_encoding(settings.tiktoken_cache_dir)))
 
 
-def build_classifier(settings: Settings, toolkit: Toolkit) -> TieredClassifier:
-    tier1 = OllamaTier(
+def ollama_tier(settings: Settings, host: str, model: str) -> OllamaTier:
+    return OllamaTier(
         OllamaSettings(
-            host=settings.ollama_host,
-            model=settings.ollama_model,
+            host=host,
+            model=model,
             timeout_s=settings.ollama_timeout_s,
             keep_alive=settings.ollama_keep_alive,
             num_ctx=settings.ollama_num_ctx,
@@ -58,21 +62,52 @@ def build_classifier(settings: Settings, toolkit: Toolkit) -> TieredClassifier:
             use_format=settings.ollama_json_format,
         )
     )
-    tier2 = None
-    if settings.has_tier2:
-        tier2 = OpenAICompatTier(
-            OpenAISettings(
-                base_url=settings.escalation_url,
-                model=settings.escalation_model,
-                api_key=settings.escalation_api_key,
-                mode=settings.escalation_mode,
-                timeout_s=settings.escalation_timeout_s,
-                max_tokens=settings.escalation_max_tokens,
-                stream=settings.escalation_stream,
-                json_schema=settings.escalation_json_schema,
-            ),
-            harmony=HarmonyCodec(toolkit.tokens.encoding),
-        )
+
+
+def openai_tier(settings: Settings, toolkit: Toolkit, base_url: str, model: str) -> OpenAICompatTier:
+    return OpenAICompatTier(
+        OpenAISettings(
+            base_url=base_url,
+            model=model,
+            api_key=settings.escalation_api_key,
+            mode=settings.escalation_mode,
+            timeout_s=settings.escalation_timeout_s,
+            max_tokens=settings.escalation_max_tokens,
+            stream=settings.escalation_stream,
+            json_schema=settings.escalation_json_schema,
+        ),
+        harmony=HarmonyCodec(toolkit.tokens.encoding),
+    )
+
+
+def build_endpoint(settings: Settings, toolkit: Toolkit, spec: EndpointSpec) -> Endpoint:
+    model = spec.model or (settings.ollama_model if spec.tier == 1 else settings.escalation_model)
+    client: OllamaTier | OpenAICompatTier
+    if spec.kind == "ollama":
+        client = ollama_tier(settings, spec.url, model)
+    else:
+        client = openai_tier(settings, toolkit, spec.url, model)
+    client.tier = spec.tier  # a 120b on Ollama answers as tier 2
+    return Endpoint(spec.name, client, spec.slots, CircuitBreaker())
+
+
+def build_pool(settings: Settings, toolkit: Toolkit, tier: int = 1) -> EndpointPool | None:
+    """The MODEL_ENDPOINTS of one tier as a pool (None when none are listed): what the bot's
+    workers call, and what a process that only classifies (a future `modbot worker`) needs."""
+    specs = settings.endpoints(tier)
+    if not specs:
+        return None
+    return EndpointPool([build_endpoint(settings, toolkit, spec) for spec in specs], tier=tier)
+
+
+def build_classifier(settings: Settings, toolkit: Toolkit) -> TieredClassifier:
+    # Without MODEL_ENDPOINTS: the single Ollama and optional ESCALATION_URL, exactly as before.
+    tier1: Classifier = build_pool(settings, toolkit, 1) or ollama_tier(
+        settings, settings.ollama_host, settings.ollama_model
+    )
+    tier2: Classifier | None = build_pool(settings, toolkit, 2)
+    if tier2 is None and settings.escalation_url.strip():
+        tier2 = openai_tier(settings, toolkit, settings.escalation_url, settings.escalation_model)
     return TieredClassifier(
         tier1, tier2, tier1_effort=settings.ollama_effort, tier2_effort=settings.escalation_effort
     )
@@ -128,7 +163,11 @@ async def build_runtime(
                 book,
                 platforms,
                 library,
-                CoreSettings(workers=settings.ollama_slots, screen=screen_settings(settings)),
+                CoreSettings(
+                    workers=settings.tier1_slots,
+                    endpoint_probe_s=settings.endpoint_probe_s,
+                    screen=screen_settings(settings),
+                ),
             )
             if not background:
                 yield Runtime(engine, store, core)

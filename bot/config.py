@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.config_endpoints import EndpointSpec, parse_endpoints
 
 Effort = Literal["low", "medium", "high"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -43,6 +45,11 @@ class Settings(BaseSettings):
     escalation_stream: bool = False
     escalation_json_schema: bool = True
     escalation_effort: Effort | None = None  # None: the policy's reasoning_effort
+
+    # A pool of model servers (donated GPUs): when set, used instead of OLLAMA_HOST/OLLAMA_SLOTS
+    # (and, for tier=120b entries, instead of ESCALATION_URL). Format: bot/config_endpoints.py.
+    model_endpoints: str = ""
+    endpoint_probe_s: float = Field(default=15.0, gt=0)  # how often each endpoint's model is checked
 
     # Policies
     policy_dir: Path = Path("community_policies")
@@ -85,6 +92,22 @@ class Settings(BaseSettings):
         values = (getattr(self, name) for name in type(self).model_fields)
         return [v.get_secret_value() for v in values if isinstance(v, SecretStr) and v.get_secret_value()]
 
+    @field_validator("model_endpoints")
+    @classmethod
+    def _endpoints_parse(cls, value: str) -> str:
+        parse_endpoints(value)  # EndpointSpecError (a ValueError) names the bad entry
+        return value
+
+    def endpoints(self, tier: int) -> list[EndpointSpec]:
+        """MODEL_ENDPOINTS entries for one tier (1: 20b, 2: 120b); empty when none are listed."""
+        return [e for e in parse_endpoints(self.model_endpoints) if e.tier == tier]
+
+    @property
+    def tier1_slots(self) -> int:
+        """Model workers: one per slot of the tier-1 pool, or OLLAMA_SLOTS for the single Ollama."""
+        pool = self.endpoints(1)
+        return sum(e.slots for e in pool) if pool else self.ollama_slots
+
     @property
     def has_tier2(self) -> bool:
-        return bool(self.escalation_url.strip())
+        return bool(self.escalation_url.strip()) or bool(self.endpoints(2))

@@ -50,6 +50,21 @@ class CircuitBreaker:
             delay = max(0.05, self._open_until - now) if not self._probing else None
             await wait_event(self._changed, delay)
 
+    def try_enter(self) -> bool:
+        """Without waiting: may this caller call now? (Takes the half-open probe when it is due.)"""
+        if self._open_until is None:
+            return True
+        if self._clock() >= self._open_until and not self._probing:
+            self._probing = True
+            return True
+        return False
+
+    def reopens_in(self) -> float | None:
+        """Seconds until an open circuit lets its probe through (None when closed or probing)."""
+        if self._open_until is None or self._probing:
+            return None
+        return max(0.0, self._open_until - self._clock())
+
     def success(self) -> None:
         if self._open_until is not None:
             log.info("model answers again: circuit closed")

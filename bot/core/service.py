@@ -8,6 +8,7 @@ through the entry points below; each checks the caller in the core (`permissions
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ class CoreSettings:
     retry_base_s: float = 2.0  # first backoff after a model outage or a failed platform call
     breaker_cooldown_s: float = 5.0
     counts_flush_s: float = 10.0
+    endpoint_probe_s: float = 15.0  # how often a pool's endpoints are asked for their model
     screen: ScreenSettings | None = None  # None: keywords only, no learned screen
 
 
@@ -107,6 +109,9 @@ class ModerationCore:
         if self.screens is not None:
             await self.screens.load()
             self._tasks.spawn("screen-trainer", self.screens.run, restart=True)
+        for pool in self.classifier.pools():
+            probes = functools.partial(pool.watch, self.settings.endpoint_probe_s)
+            self._tasks.spawn(f"endpoint-probes-tier{pool.tier}", probes, restart=True)
         for n in range(self.settings.workers):
             self._tasks.spawn(f"model-worker-{n}", self.pipeline.worker, restart=True)
         self._tasks.spawn("outbox", lambda: self.outbox.run(self.settings.outbox_poll_s), restart=True)

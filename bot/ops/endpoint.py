@@ -18,6 +18,7 @@ import httpx
 from aiohttp import web
 
 from bot.config import Settings
+from bot.core.classifier.pool import EndpointPool
 from bot.core.service import ModerationCore
 from bot.ops.metrics import Metrics
 
@@ -48,6 +49,9 @@ class CachedProbe:
 
 def ollama_probe(settings: Settings, core: ModerationCore) -> Probe:
     """Ready when the model's circuit is closed and Ollama lists the model."""
+    pools = core.classifier.pools()
+    if pools and pools[0].tier == 1:
+        return pool_probe(pools[0])
 
     async def probe() -> tuple[bool, str]:
         if core.pipeline.breaker.is_open:
@@ -61,6 +65,20 @@ def ollama_probe(settings: Settings, core: ModerationCore) -> Probe:
         if resp.status_code == 404:
             return False, f"{settings.ollama_model} is not pulled"
         return resp.status_code == 200, f"Ollama answered {resp.status_code}"
+
+    return probe
+
+
+def pool_probe(pool: EndpointPool) -> Probe:
+    """Ready while at least one endpoint of the tier-1 pool has the model; names the others."""
+
+    async def probe() -> tuple[bool, str]:
+        states = await pool.probe()
+        up = [s for s in states if s.healthy]
+        down = "; ".join(f"{s.name} {s.state}" for s in states if not s.healthy)
+        if not up:
+            return False, f"no model endpoint is healthy: {down}"
+        return True, f"ready; unhealthy: {down}" if down else "ready"
 
     return probe
 
@@ -93,7 +111,8 @@ class OpsEndpoint:
 
     async def readiness(self) -> tuple[bool, dict[str, str]]:
         ok, detail = await self.model()
-        parts = {"model": "ready" if ok else detail}
+        # A pool says which endpoints are down even while the others keep it ready.
+        parts = {"model": detail if not ok or detail.startswith("ready") else "ready"}
         for name, connected in self.platforms.items():
             up = connected()
             ok = ok and up

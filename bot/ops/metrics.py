@@ -23,6 +23,7 @@ from prometheus_client.core import (
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
+from bot.core.classifier.tiered import TieredClassifier
 from bot.core.service import ModerationCore
 from bot.store.metrics import MetricsRepo, StoreSnapshot
 
@@ -75,6 +76,7 @@ class CoreCollector(Collector):
         for tier, hist in sorted(tele.latency.items()):
             latency.add_metric([str(tier)], hist.cumulative(), sum_value=hist.total)
         yield latency
+        yield from _endpoint_metrics(pipeline.classifier)
         yield _counter("modbot_cache_hits", "Verdicts served from the cache", stats.cache_hits)
         yield _counter("modbot_verdicts", "Verdicts stored", stats.verdicts)
         yield _gauge("modbot_queue_depth", "Jobs waiting for a model slot", len(pipeline.scheduler))
@@ -126,6 +128,28 @@ class CoreCollector(Collector):
         for status, n in sorted(snap.outbox.items()):
             outbox.add_metric([status], n)
         yield outbox
+
+
+def _endpoint_metrics(classifier: TieredClassifier) -> Iterator[Metric]:
+    """Per endpoint of a pool (MODEL_ENDPOINTS): latency, health, circuit and slots in use."""
+    pools = classifier.pools()
+    if not pools:
+        return
+    labels = ["tier", "endpoint"]
+    latency = HistogramMetricFamily(
+        "modbot_endpoint_latency_seconds", "Seconds per answered call, by model endpoint", labels=labels
+    )
+    healthy = GaugeMetricFamily(
+        "modbot_endpoint_healthy", "1 while it gets work (model pulled, circuit closed)", labels=labels
+    )
+    in_flight = GaugeMetricFamily("modbot_endpoint_in_flight", "Calls running on the endpoint", labels=labels)
+    for pool in pools:
+        for e in pool.endpoints:
+            key = [str(pool.tier), e.name]
+            latency.add_metric(key, e.latency.cumulative(), sum_value=e.latency.total)
+            healthy.add_metric(key, float(e.usable))
+            in_flight.add_metric(key, float(e.in_flight))
+    yield from (latency, healthy, in_flight)
 
 
 def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:

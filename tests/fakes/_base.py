@@ -163,7 +163,8 @@ class FakeServer:
         # handler_cancellation: a client that hangs up frees its slot, as real servers do.
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        # Started again after stop(): the same port, as a server that was restarted.
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])  # the port the OS picked for port 0
         self.url = f"http://127.0.0.1:{self.port}"

@@ -45,6 +45,20 @@ class OllamaTier(ModelTier):
     async def aclose(self) -> None:
         await self._client.close()  # type: ignore[no-untyped-call]
 
+    async def model_listed(self, timeout_s: float = 5.0) -> tuple[bool, str]:
+        """Health probe: the server answers AND lists the model in /api/tags (it is pulled)."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                listed = await self._client.list()
+        except (TimeoutError, ConnectionError, httpx.HTTPError, ollama.ResponseError) as exc:
+            return False, f"cannot reach Ollama at {self.settings.host}: {type(exc).__name__}"
+        except (ValidationError, json.JSONDecodeError, TypeError):
+            return False, f"{self.settings.host}/api/tags is not Ollama's shape"
+        names = {_canonical(m.model or "") for m in listed.models}
+        if _canonical(self.model) in names:
+            return True, f"{self.model} is pulled"
+        return False, f"{self.model} is not pulled (run `ollama pull {self.model}` there)"
+
     async def _call(self, policy: Policy, user_message: str, effort: str) -> RawAnswer:
         s = self.settings
         kwargs: dict[str, Any] = {
@@ -109,6 +123,11 @@ class OllamaTier(ModelTier):
             prompt_tokens,
             completion_tokens,
         )
+
+
+def _canonical(name: str) -> str:
+    """Ollama's own rule: a name without a tag means `:latest`."""
+    return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
 
 
 def _response_error(exc: ollama.ResponseError, model: str) -> ModelCallError:

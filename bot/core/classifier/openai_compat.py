@@ -62,6 +62,21 @@ class OpenAICompatTier(ModelTier):
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    async def model_listed(self, timeout_s: float = 5.0) -> tuple[bool, str]:
+        """Health probe: the server answers AND serves the model in its /v1/models list."""
+        try:
+            resp = await self._http.get("models", timeout=timeout_s)
+            resp.raise_for_status()
+            data = resp.json()
+            served = {str(m.get("id")) for m in data.get("data", [])}
+        except httpx.HTTPError as exc:
+            return False, f"cannot reach {self._http.base_url}: {type(exc).__name__}"
+        except (ValueError, AttributeError, TypeError):
+            return False, f"{self._http.base_url}models is not an OpenAI-compatible list"
+        if self.model in served:
+            return True, f"{self.model} is served"
+        return False, f"{self.model} is not served there"
+
     async def _call(self, policy: Policy, user_message: str, effort: str) -> RawAnswer:
         try:
             if self.settings.mode == "completions":

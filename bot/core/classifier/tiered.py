@@ -6,7 +6,8 @@ import dataclasses
 import logging
 from typing import Literal
 
-from bot.core.classifier.base import ClassifyRequest, ModelTier
+from bot.core.classifier.base import Classifier, ClassifyRequest
+from bot.core.classifier.pool import EndpointPool
 from bot.core.messages import Result, Unavailable, Verdict
 from bot.core.policies import Policy
 from bot.core.telemetry import Telemetry
@@ -37,8 +38,8 @@ class TieredClassifier:
 
     def __init__(
         self,
-        tier1: ModelTier,
-        tier2: ModelTier | None = None,
+        tier1: Classifier,
+        tier2: Classifier | None = None,
         tier1_effort: str | None = None,
         tier2_effort: str | None = None,
         telemetry: Telemetry | None = None,
@@ -49,6 +50,10 @@ class TieredClassifier:
         self.tier1_effort = tier1_effort
         self.tier2_effort = tier2_effort
         self.telemetry = telemetry or Telemetry()  # counts every call to a tier, for /metrics
+
+    def pools(self) -> list[EndpointPool]:
+        """The tiers that are pools of endpoints (their health is probed in the background)."""
+        return [t for t in (self.tier1, self.tier2) if isinstance(t, EndpointPool)]
 
     async def aclose(self) -> None:
         await self.tier1.aclose()

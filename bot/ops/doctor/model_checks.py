@@ -48,7 +48,9 @@ async def check_classification(classifier: TieredClassifier, policies: dict[str,
 
 
 async def check_escalation(settings: Settings) -> Check:
-    if not settings.has_tier2:
+    if not settings.escalation_url.strip():
+        if settings.endpoints(2):
+            return skip("escalation", "the 120b endpoints of MODEL_ENDPOINTS are checked above")
         return skip("escalation", "not configured (optional: ESCALATION_URL for the 120b)")
     base = settings.escalation_url.rstrip("/")
     base = base if base.endswith("/v1") else base + "/v1"

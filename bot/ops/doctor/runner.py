@@ -15,6 +15,7 @@ from bot.core.policies import Policy, PolicyError, parse_policy
 from bot.core.tokens import EncodingUnavailableError
 from bot.ops.doctor.database_check import StoredSetup, check_database
 from bot.ops.doctor.discord_check import check_discord
+from bot.ops.doctor.endpoint_checks import check_endpoints, pool_facts
 from bot.ops.doctor.model_checks import check_classification, check_escalation
 from bot.ops.doctor.ollama_check import check_context, probe
 from bot.ops.doctor.result import Check, fail, skip
@@ -59,7 +60,11 @@ async def _with_engine(settings: Settings, engine: Engine, classify: bool) -> li
     # The context must hold the longest policy in use: the library's and the spaces' own.
     in_use = {**policies, **_compile_enabled(engine.toolkit, setup.enabled)}
 
-    probed = await _guard("ollama", probe(settings))
+    pools = engine.classifier.pools()
+    for pool in pools:
+        checks += await check_endpoints(pool)
+    tier1_pool = next((p for p in pools if p.tier == 1), None)
+    probed = await _guard("ollama", probe(settings)) if tier1_pool is None else pool_facts(tier1_pool)
     if isinstance(probed, Check):
         checks.append(probed)
     else:
