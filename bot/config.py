@@ -59,6 +59,9 @@ class Settings(BaseSettings):
 
     # Storage and runtime
     database_path: Path = Path("modbot.db")
+    # postgresql://user:password@host/db: several processes share one store and queue. A secret
+    # (it may hold a password), so it is redacted from logs like the tokens.
+    database_url: SecretStr = SecretStr("")
     tiktoken_cache_dir: Path | None = None
     log_level: LogLevel = "INFO"
     log_format: Literal["text", "json"] = "text"
@@ -84,6 +87,11 @@ class Settings(BaseSettings):
         """Every secret setting's value (tokens, keys), for redaction: none may reach a log."""
         values = (getattr(self, name) for name in type(self).model_fields)
         return [v.get_secret_value() for v in values if isinstance(v, SecretStr) and v.get_secret_value()]
+
+    @property
+    def database(self) -> str | Path:
+        """Where the store lives: DATABASE_URL when set (Postgres), else the SQLite file."""
+        return self.database_url.get_secret_value().strip() or self.database_path
 
     @property
     def has_tier2(self) -> bool:

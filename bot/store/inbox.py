@@ -8,11 +8,11 @@ back what a crashed process had taken.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 
 from bot.core.messages import ContextLine
-from bot.store.db import Database, dumps, from_row
+from bot.store.db import dumps, from_row
+from bot.store.dialect import Db, Row
 from bot.store.records import JOB_STATUSES, Job, NewJob
 
 _COLUMNS = (
@@ -27,7 +27,7 @@ def _context(text: str) -> tuple[ContextLine, ...]:
     return tuple(ContextLine(author=str(a), text=str(t)) for a, t in json.loads(text or "[]"))
 
 
-def _job(row: sqlite3.Row) -> Job:
+def _job(row: Row) -> Job:
     return from_row(
         Job,
         row,
@@ -38,7 +38,7 @@ def _job(row: sqlite3.Row) -> Job:
 
 
 class InboxRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     async def add_many(self, jobs: Iterable[NewJob]) -> list[int]:
@@ -72,8 +72,10 @@ class InboxRepo:
         if now is not None:
             sql += " AND not_before <= ?"
             params.append(now)
-        sql += " ORDER BY id LIMIT ?"
-        params.append(-1 if limit is None else limit)
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
         return [_job(row) for row in await self._db.fetchall(sql, params)]
 
     async def lease(self, job_id: int) -> bool:

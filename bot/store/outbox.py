@@ -6,19 +6,19 @@ marks each done, retries it later, or fails it. Delivery is at least once.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
-from bot.store.db import Database, dumps, from_row
+from bot.store.db import dumps, from_row
+from bot.store.dialect import Db, Row
 from bot.store.records import OUTBOX_STATUSES, OutboxItem
 
 
-def _item(row: sqlite3.Row) -> OutboxItem:
+def _item(row: Row) -> OutboxItem:
     return from_row(OutboxItem, row)
 
 
 class OutboxRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     async def add(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.store.cases import CONFIRMED, REJECTED
-from bot.store.db import Database
+from bot.store.dialect import Db
 
 DAY = 86400
 
@@ -33,7 +33,7 @@ class PolicyFigures:
 
 
 class StatsRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     async def count_messages(self, space_id: str, n: int = 1) -> None:

@@ -1,4 +1,4 @@
-"""The storage facade: one connection, nine repositories, migrations applied on open."""
+"""The storage facade: one database (SQLite file or Postgres), its repositories, migrations on open."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from bot.store.appeals import AppealRepo
 from bot.store.audit import AuditRepo
 from bot.store.cases import CaseRepo
 from bot.store.db import Clock, Database
+from bot.store.dialect import Db
 from bot.store.inbox import InboxRepo
 from bot.store.migrate import apply_migrations, current_version
 from bot.store.outbox import OutboxRepo
+from bot.store.pg import PgDatabase, is_postgres_url
 from bot.store.policies import PolicyRepo
 from bot.store.retention import purge_expired_text
 from bot.store.screens import ScreenRepo
@@ -36,7 +38,7 @@ class Store:
     ``create_task``) from inside a transaction: it would wait for you forever.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db  # the shared connection; repositories are the way to use it
         self.spaces = SpaceRepo(db)
         self.policies = PolicyRepo(db)
@@ -51,15 +53,21 @@ class Store:
 
     @classmethod
     async def open(cls, path: str | Path, clock: Clock = time.time) -> Store:
-        """Connect (creating the file and its folder if needed) and apply pending migrations."""
+        """Connect and apply pending migrations: ``postgresql://…`` opens Postgres, anything else is a
+        SQLite file (created with its folder if needed)."""
         target = str(path)
+        if is_postgres_url(target):
+            return await cls._open(await PgDatabase.connect(target, clock))
         if target != MEMORY:
             try:
                 await asyncio.to_thread(Path(target).parent.mkdir, parents=True, exist_ok=True)
             except OSError as exc:
                 # The same fault SQLite reports for an unusable path, so callers handle one kind.
                 raise sqlite3.OperationalError(f"unable to open database file ({exc.strerror})") from exc
-        db = await Database.connect(target, clock)
+        return await cls._open(await Database.connect(target, clock))
+
+    @classmethod
+    async def _open(cls, db: Db) -> Store:
         try:
             await apply_migrations(db)
         except BaseException:

@@ -1,13 +1,39 @@
-"""Fixtures for the storage tests: a controllable clock and an open in-memory store."""
+"""Fixtures for the storage tests: a controllable clock and an open store of each backend.
+
+Every test that takes ``store`` runs twice: on SQLite in memory and on a fresh Postgres database (a
+copy of a migrated template, so each test starts from an empty, current schema).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from bot.store import Store
+from tests.pg_server import PgCluster, running_cluster
 from tests.store._helpers import FakeClock
+
+TEMPLATE = "modbot_template"
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    with running_cluster() as cluster:
+        cluster.psql(f'CREATE DATABASE "{TEMPLATE}" TEMPLATE template0')
+
+        async def migrate() -> None:
+            await (await Store.open(cluster.url(TEMPLATE))).close()
+
+        asyncio.run(migrate())
+        yield cluster
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster) -> str:
+    """A fresh, migrated Postgres database of its own."""
+    return pg_cluster.new_database(TEMPLATE)
 
 
 @pytest.fixture
@@ -15,7 +41,19 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-async def store(clock: FakeClock) -> AsyncIterator[Store]:
-    async with await Store.open(":memory:", clock=clock) as opened:
+def store_target(backend: str, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return ":memory:"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+async def store(store_target: str, clock: FakeClock) -> AsyncIterator[Store]:
+    async with await Store.open(store_target, clock=clock) as opened:
         yield opened
