@@ -12,6 +12,7 @@ from types import TracebackType
 from bot.store.appeals import AppealRepo
 from bot.store.audit import AuditRepo
 from bot.store.cases import CaseRepo
+from bot.store.claims import DEFAULT_BUDGET_PER_MINUTE, SharedQueue
 from bot.store.db import Clock, Database
 from bot.store.dialect import Db
 from bot.store.inbox import InboxRepo
@@ -24,6 +25,7 @@ from bot.store.screens import ScreenRepo
 from bot.store.spaces import SpaceRepo
 from bot.store.stats import StatsRepo
 from bot.store.verdicts import VerdictRepo
+from bot.store.workers import STALE_S, Worker
 
 MEMORY = ":memory:"
 
@@ -74,6 +76,23 @@ class Store:
             await db.close()
             raise
         return cls(db)
+
+    @property
+    def shared(self) -> bool:
+        """Whether several processes may share this store (Postgres) and its queue."""
+        return isinstance(self.db, PgDatabase)
+
+    def shared_queue(self, default_budget: int = DEFAULT_BUDGET_PER_MINUTE) -> SharedQueue:
+        """Claims and fenced leases over the inbox and outbox (Postgres only)."""
+        if not isinstance(self.db, PgDatabase):
+            raise RuntimeError("the shared queue needs Postgres (DATABASE_URL)")
+        return SharedQueue(self.db, default_budget)
+
+    async def register_worker(self, stale_s: float = STALE_S) -> Worker:
+        """Register this process as a lease owner: its lock, heartbeat and wake-ups (Postgres only)."""
+        if not isinstance(self.db, PgDatabase):
+            raise RuntimeError("workers need Postgres (DATABASE_URL)")
+        return await Worker.register(self.db, stale_s=stale_s)
 
     async def close(self) -> None:
         await self.db.close()
