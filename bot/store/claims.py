@@ -45,14 +45,19 @@ WHERE EXISTS (SELECT 1 FROM inbox i WHERE i.space_id = t.space_id AND i.status =
 ORDER BY t.served, t.space_id
 LIMIT 1
 FOR UPDATE OF t"""  # noqa: S608 - constants only
-_OLDEST_DUE = (
-    "SELECT id FROM inbox WHERE space_id = $1 AND status = 'pending' AND not_before <= $2 "
-    "ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"
+# Lease the space's oldest due job and move the space's turn to the back, in one round trip.
+_LEASE_OLDEST = """
+WITH job AS (
+    UPDATE inbox SET status = 'leased', lease_owner = $2, lease_token = nextval('lease_tokens'),
+                     updated_at = $3
+    WHERE id = (SELECT id FROM inbox WHERE space_id = $1 AND status = 'pending' AND not_before <= $3
+                ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+    RETURNING *
+), turn AS (
+    UPDATE space_turns SET served = nextval('space_turn_seq')
+    WHERE space_id = $1 AND EXISTS (SELECT 1 FROM job)
 )
-_LEASE = (
-    "UPDATE inbox SET status = 'leased', lease_owner = $2, lease_token = nextval('lease_tokens'), "
-    "updated_at = $3 WHERE id = $1 RETURNING *"
-)
+SELECT * FROM job"""
 _CHARGE = f"""
 UPDATE space_turns t SET tokens = {_TOKENS} - 1.0, tokens_at = $1 WHERE t.space_id = $3"""  # noqa: S608
 _FENCE = "id = $1 AND status = 'leased' AND lease_token = $2"
@@ -99,14 +104,10 @@ class SharedQueue:
                     space = await conn.fetchval(_NEXT_SPACE, now, self._default_budget, skipped)
                 if space is None:
                     return None
-                job_id = await conn.fetchval(_OLDEST_DUE, space, now)
-                if job_id is None:  # another claimer holds its only due job
+                row = await conn.fetchrow(_LEASE_OLDEST, space, owner, now)
+                if row is None:  # another claimer holds its only due job
                     skipped.append(space)
                     continue
-                row = await conn.fetchrow(_LEASE, job_id, owner, now)
-                await conn.execute(
-                    "UPDATE space_turns SET served = nextval('space_turn_seq') WHERE space_id = $1", space
-                )
                 return Claim(job_from_row(row), owner, int(row["lease_token"]))
         return None
 

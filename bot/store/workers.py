@@ -165,6 +165,10 @@ class Worker:
         finally:
             await self._session.close(timeout=CONNECT_TIMEOUT_S)
 
+    async def hang(self) -> None:
+        """Stop heartbeating but keep the session and lock, as a stopped process would (bench)."""
+        await self._supervisor.stop()
+
     async def crash(self) -> None:
         """Drop the session without cleaning up, as a killed process would (for tests and bench)."""
         await self._supervisor.stop()
