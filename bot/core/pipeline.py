@@ -88,7 +88,8 @@ class Pipeline:
             offer_max_age_s=ss.offer_max_age_s if ss else 120.0,
         )  # fmt: skip
         self.breaker = CircuitBreaker(clock=clock)
-        self.cache = VerdictCache()
+        shared = store.shared_verdicts()  # several processes on Postgres: one call per text for all
+        self.cache = VerdictCache(shared=shared.get_or_call if shared is not None else None)
         self.stats = PipelineStats()
         self._seen: Counter[str] = Counter()
         self._forgotten: dict[tuple[str, str], None] = {}  # deleted messages, oldest first

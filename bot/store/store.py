@@ -22,6 +22,7 @@ from bot.store.pg import PgDatabase, is_postgres_url
 from bot.store.policies import PolicyRepo
 from bot.store.retention import purge_expired_text
 from bot.store.screens import ScreenRepo
+from bot.store.shared_cache import SharedVerdictCache
 from bot.store.spaces import SpaceRepo
 from bot.store.stats import StatsRepo
 from bot.store.verdicts import VerdictRepo
@@ -87,6 +88,10 @@ class Store:
         if not isinstance(self.db, PgDatabase):
             raise RuntimeError("the shared queue needs Postgres (DATABASE_URL)")
         return SharedQueue(self.db, default_budget)
+
+    def shared_verdicts(self) -> SharedVerdictCache | None:
+        """The verdict cache shared across processes (Postgres), or None (SQLite: one process)."""
+        return SharedVerdictCache(self.db) if isinstance(self.db, PgDatabase) else None
 
     async def register_worker(self, stale_s: float = STALE_S) -> Worker:
         """Register this process as a lease owner: its lock, heartbeat and wake-ups (Postgres only)."""
