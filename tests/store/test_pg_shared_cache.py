@@ -60,7 +60,7 @@ async def test_an_outage_is_not_shared(pg_url: str, clock: FakeClock) -> None:
 
 
 async def test_a_stored_verdict_reads_back_whole() -> None:
-    inner = Unavailable("bad_output", "unparsed", 2, "tier2", PolicyRef("spam", 1, "h1"), raw_excerpt="x")
+    inner = Unavailable("unparseable", "unparsed", 2, "tier2", PolicyRef("spam", 1, "h1"), raw_excerpt="x")
     outer = verdict(tier=1, previous=verdict(tier=2))
     assert result_from_dict(outer.to_dict()) == outer
     assert result_from_dict(inner.to_dict()) == inner
