@@ -111,6 +111,21 @@ class SharedQueue:
                 return Claim(job_from_row(row), owner, int(row["lease_token"]))
         return None
 
+    async def claim_job(self, owner: str, job_id: int) -> Claim | None:
+        """Lease one named pending job (an offer just made durable); None when it is not pending."""
+        async with self._db.connection() as conn:
+            row = await conn.fetchrow(
+                "UPDATE inbox SET status = 'leased', lease_owner = $2, "
+                "lease_token = nextval('lease_tokens'), updated_at = $3 "
+                "WHERE id = $1 AND status = 'pending' RETURNING *",
+                job_id, owner, self._db.now(),
+            )  # fmt: skip
+        return Claim(job_from_row(row), owner, int(row["lease_token"])) if row is not None else None
+
+    async def pending_count(self) -> int:
+        async with self._db.connection() as conn:
+            return int(await conn.fetchval("SELECT COUNT(*) FROM inbox WHERE status = 'pending'"))
+
     async def charge(self, space_id: str) -> None:
         """Take one model call from the space's budget (cache hits are not charged)."""
         async with self._db.connection() as conn:
