@@ -108,7 +108,9 @@ class ModerationCore:
         if self.store.shared:  # Postgres: this process is one of several claiming from one queue
             self._worker = await self.store.register_worker()
             self._worker.start()
-            self.pipeline.use_shared_queue(self.store.shared_queue(), self._worker)
+            shared = self.store.shared_queue()
+            self.pipeline.use_shared_queue(shared, self._worker)
+            self.outbox.use_shared_queue(shared, self._worker.id)
         await self.pipeline.recover()
         if self.screens is not None:
             await self.screens.load()

@@ -93,6 +93,8 @@ class OutboxRepo:
 
     async def _move(self, item_id: int, assignments: str, params: tuple[object, ...]) -> int:
         return await self._db.execute(
-            f"UPDATE outbox SET {assignments} WHERE id = ? AND status = 'pending'",  # noqa: S608
+            # A shared queue's lease ends with any move: the item is free for the next claim.
+            f"UPDATE outbox SET {assignments}, lease_owner = NULL, lease_token = NULL "  # noqa: S608
+            "WHERE id = ? AND status = 'pending'",
             (*params, item_id),
         )

@@ -40,7 +40,8 @@ class StatsRepo:
         """`n` more messages seen in the space today."""
         await self._db.execute(
             "INSERT INTO message_counts (space_id, day, messages) VALUES (?, ?, ?) "
-            "ON CONFLICT (space_id, day) DO UPDATE SET messages = messages + excluded.messages",
+            "ON CONFLICT (space_id, day) DO UPDATE "
+            "SET messages = message_counts.messages + excluded.messages",
             (space_id, int(self._db.now() // DAY), n),
         )
 

@@ -6,34 +6,12 @@ copy of a migrated template, so each test starts from an empty, current schema).
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.store import Store
-from tests.pg_server import PgCluster, running_cluster
 from tests.store._helpers import FakeClock
-
-TEMPLATE = "modbot_template"
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PgCluster]:
-    with running_cluster() as cluster:
-        cluster.psql(f'CREATE DATABASE "{TEMPLATE}" TEMPLATE template0')
-
-        async def migrate() -> None:
-            await (await Store.open(cluster.url(TEMPLATE))).close()
-
-        asyncio.run(migrate())
-        yield cluster
-
-
-@pytest.fixture
-def pg_url(pg_cluster: PgCluster) -> str:
-    """A fresh, migrated Postgres database of its own."""
-    return pg_cluster.new_database(TEMPLATE)
 
 
 @pytest.fixture
