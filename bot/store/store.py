@@ -36,9 +36,10 @@ class Store:
 
     Open it with ``await Store.open(path)`` (or ``async with await Store.open(path) as store``).
     Writes that belong together go in ``async with store.transaction():``; inside it the same task
-    may call any repository method (nested transactions become savepoints). Other tasks wait until
-    the transaction ends, so do not await *another* task that uses the store (``gather``,
-    ``create_task``) from inside a transaction: it would wait for you forever.
+    may call any repository method (nested transactions become savepoints). On SQLite other tasks
+    wait until the transaction ends, so do not await *another* task that uses the store (``gather``,
+    ``create_task``) from inside a transaction: it would wait for you forever. On Postgres each
+    transaction holds a pooled connection of its own and other tasks run beside it.
     """
 
     def __init__(self, db: Db) -> None:

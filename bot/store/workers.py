@@ -105,13 +105,29 @@ class Worker:
 
     async def beat(self) -> None:
         """Say this process is alive. If it had been declared dead (it hung), register again: the
-        leases it held were given back, so it starts with none."""
+        leases it held were given back, so it starts with none. A lost session is opened again."""
+        if self._session.is_closed():
+            await self._reconnect()
         status = await self._session.execute(
             "UPDATE workers SET heartbeat_at = $1 WHERE id = $2", self.db.now(), self.id
         )
         if status.endswith(" 0"):
             log.warning("worker %s was declared dead (hung?); its leases were given back", self.id)
             await self._insert()
+
+    async def _reconnect(self) -> None:
+        # Postgres dropped the old session's lock with it: reapers may already have taken its leases.
+        log.warning("worker %s lost its database session; opening a new one", self.id)
+        session = await asyncpg.connect(self.db.dsn, timeout=CONNECT_TIMEOUT_S)
+        try:
+            await session.execute("SELECT pg_advisory_lock($1, $2)", LOCK_CLASS, self.lock_key)
+            await session.add_listener(JOBS_CHANNEL, self._on_notify)
+        except BaseException:
+            await session.close(timeout=CONNECT_TIMEOUT_S)
+            raise
+        self._session = session
+        await self._insert()
+        self._wake()  # work may have been announced while no one listened
 
     async def reap(self) -> int:
         """Give back the leases of dead or hung processes; how many jobs went back to pending."""

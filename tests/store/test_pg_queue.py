@@ -203,3 +203,26 @@ async def test_the_outbox_is_claimed_once(processes: Starter) -> None:
     assert sorted(c.item.id for c in again) == sorted(c.item.id for c in first[1:])
     assert not await q1.outbox_done(first[1])  # a late send of the dead process is not recorded
     assert await q2.outbox_done(again[0])
+
+
+async def test_a_lost_session_is_opened_again_and_still_woken(processes: Starter) -> None:
+    (s1, _q1, w1), (_s2, q2, w2) = await _two(processes)
+    await s1.db.execute(  # the server drops process 2's session (a restart, a network cut)
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = ?",
+        (w2.lock_key,),
+    )
+    for _ in range(200):
+        try:
+            await w2.beat()
+            break
+        except Exception:  # the client may learn of the cut only on the next statement
+            await asyncio.sleep(0.02)
+    row = await s1.db.fetchone("SELECT id FROM workers WHERE id = ?", (w2.id,))
+    assert row is not None
+    seen = w2.wakeups
+    waiting = asyncio.create_task(w2.wait_for_work(seen, timeout_s=60))
+    await asyncio.sleep(0)
+    await s1.inbox.add_many([new_job("m1")])
+    assert await waiting is True
+    assert await q2.claim(w2.id) is not None
+    assert await w1.reap() == 0  # process 2 holds its lock again: its lease stays
