@@ -233,7 +233,6 @@ class Pipeline:
         if isinstance(result, Verdict):
             if not cached:
                 self.breaker.success()
-            self.stats.verdicts += 1
             async with self.queue.finishing(lease):  # with the (fenced) complete, or not at all
                 await self.store.verdicts.add(
                     job.id,
@@ -244,6 +243,7 @@ class Pipeline:
                     cached=cached,
                 )
                 await self.on_verdict(job, active, result)
+            self.stats.verdicts += 1  # stored: a lease lost before this point counts nothing
             _log_verdict(job, result, cached)
             self.after_verdict()  # e.g. wake the outbox: a new flag should go out now
             if self.screens is not None:
