@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     # postgresql://user:password@host/db: several processes share one store and queue. A secret
     # (it may hold a password), so it is redacted from logs like the tokens.
     database_url: SecretStr = SecretStr("")
+    # Postgres connections per process: one per model slot at a time, plus intake and the outbox.
+    database_pool_size: int = Field(default=16, ge=2, le=200)
     tiktoken_cache_dir: Path | None = None
     log_level: LogLevel = "INFO"
     log_format: Literal["text", "json"] = "text"

@@ -21,7 +21,7 @@ from bot.store.dialect import Clock, Params, Row, to_postgres
 
 CONNECT_TIMEOUT_S = 10.0
 STATEMENT_TIMEOUT_S = 30.0
-POOL_SIZE = 8
+POOL_SIZE = 16  # DATABASE_POOL_SIZE
 
 
 def is_postgres_url(target: str) -> bool:

@@ -18,7 +18,7 @@ from bot.store.dialect import Db
 from bot.store.inbox import InboxRepo
 from bot.store.migrate import apply_migrations, current_version
 from bot.store.outbox import OutboxRepo
-from bot.store.pg import PgDatabase, is_postgres_url
+from bot.store.pg import POOL_SIZE, PgDatabase, is_postgres_url
 from bot.store.policies import PolicyRepo
 from bot.store.retention import purge_expired_text
 from bot.store.screens import ScreenRepo
@@ -56,12 +56,12 @@ class Store:
         self.screens = ScreenRepo(db)
 
     @classmethod
-    async def open(cls, path: str | Path, clock: Clock = time.time) -> Store:
+    async def open(cls, path: str | Path, clock: Clock = time.time, *, pool_size: int = POOL_SIZE) -> Store:
         """Connect and apply pending migrations: ``postgresql://…`` opens Postgres, anything else is a
         SQLite file (created with its folder if needed)."""
         target = str(path)
         if is_postgres_url(target):
-            return await cls._open(await PgDatabase.connect(target, clock))
+            return await cls._open(await PgDatabase.connect(target, clock, pool_size))
         if target != MEMORY:
             try:
                 await asyncio.to_thread(Path(target).parent.mkdir, parents=True, exist_ok=True)
