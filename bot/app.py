@@ -148,7 +148,9 @@ async def build_runtime(
     """Everything the bot runs: storage, models, the core and (unless `background` is False, as
     for `modbot admin`, which must not classify or deliver) its background work."""
     async with build_engine(settings) as engine:
-        store = await Store.open(database if database is not None else settings.database_path)
+        store = await Store.open(
+            database if database is not None else settings.database, pool_size=settings.database_pool_size
+        )
         try:
             toolkit = engine.toolkit
 

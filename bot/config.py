@@ -66,6 +66,11 @@ class Settings(BaseSettings):
 
     # Storage and runtime
     database_path: Path = Path("modbot.db")
+    # postgresql://user:password@host/db: several processes share one store and queue. A secret
+    # (it may hold a password), so it is redacted from logs like the tokens.
+    database_url: SecretStr = SecretStr("")
+    # Postgres connections per process: one per model slot at a time, plus intake and the outbox.
+    database_pool_size: int = Field(default=16, ge=2, le=200)
     tiktoken_cache_dir: Path | None = None
     log_level: LogLevel = "INFO"
     log_format: Literal["text", "json"] = "text"
@@ -107,6 +112,11 @@ class Settings(BaseSettings):
         """Model workers: one per slot of the tier-1 pool, or OLLAMA_SLOTS for the single Ollama."""
         pool = self.endpoints(1)
         return sum(e.slots for e in pool) if pool else self.ollama_slots
+
+    @property
+    def database(self) -> str | Path:
+        """Where the store lives: DATABASE_URL when set (Postgres), else the SQLite file."""
+        return self.database_url.get_secret_value().strip() or self.database_path
 
     @property
     def has_tier2(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 from collections.abc import Iterator
@@ -12,6 +13,8 @@ from openai_harmony import HarmonyEncoding
 
 from bot.core.policies import Policy, TokenLimits, load_policy_dir, parse_policy
 from bot.core.tokens import TokenCounter, ensure_encoding_files, load_encoding
+from bot.store import Store
+from tests.pg_server import PgCluster, running_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_DIR = ROOT / "community_policies"
@@ -92,3 +95,27 @@ def make_policy(tokens: TokenCounter) -> Iterator[object]:
         return parse_policy(text, source, tokens.count, TokenLimits())
 
     yield make
+
+
+# -- Postgres ----------------------------------------------------------------------------------
+
+TEMPLATE = "modbot_template"
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """One throwaway cluster per session, with a migrated template for fresh databases."""
+    with running_cluster() as cluster:
+        cluster.psql(f'CREATE DATABASE "{TEMPLATE}" TEMPLATE template0')
+
+        async def migrate() -> None:
+            await (await Store.open(cluster.url(TEMPLATE))).close()
+
+        asyncio.run(migrate())
+        yield cluster
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster) -> str:
+    """A fresh, migrated Postgres database of its own."""
+    return pg_cluster.new_database(TEMPLATE)

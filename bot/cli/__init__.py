@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from bot.cli import admin_cmd, check_cmd, eval_cmd, policy_cmds, room_cmds, run_cmd
 from bot.config import Settings
-from bot.core.redact import RedactFilter
+from bot.core.redact import RedactFilter, redact
 from bot.ops import doctor_cmd
 from bot.ops.logs import setup_logging
 from bot.store.faults import StorageFault, explain
@@ -67,8 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("modbot: interrupted", file=sys.stderr)
         return 130
     except StorageFault as exc:
-        database = getattr(args, "db", None) or settings.database_path
-        print(f"modbot: {explain(exc, str(database))}", file=sys.stderr)
+        database = getattr(args, "db", None) or settings.database
+        print(f"modbot: {redact(explain(exc, str(database)), settings.secret_values())}", file=sys.stderr)
         return 2
     return code
 

@@ -102,7 +102,7 @@ def admin_run(args: argparse.Namespace, settings: Settings) -> int:
 async def _run(command: Command, ns: argparse.Namespace, settings: Settings) -> Reply:
     values = await _args(command, ns)
     actor = Actor(CLI_USER, "command line", is_admin=True, space_id=ns.space)
-    database = ns.db or settings.database_path
+    database = ns.db or settings.database
     async with build_runtime(settings, {}, database, background=False) as runtime:
         reply = await runtime.core.run_command(command.path, actor, ns.space, values, ns.platform or "")
     if not reply.ok and reply.code == "invalid" and "which platform" in reply.title:

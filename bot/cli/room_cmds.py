@@ -78,7 +78,7 @@ def chat_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> str:
-    return str(args.db if args.db is not None else settings.database_path)
+    return str(args.db if args.db is not None else settings.database)
 
 
 def _read_log(path: Path) -> list[IncomingMessage]:

@@ -19,6 +19,7 @@ from bot.core.ports import Platform, PlatformResult
 from bot.core.redact import redact
 from bot.core.views import MemberNotice
 from bot.store import Store
+from bot.store.claims import SharedQueue
 from bot.store.records import Case, OutboxItem, Space
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,13 @@ class OutboxDispatcher:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()  # one delivery pass at a time: an item is never sent twice
         self._stopping = False
+        self._shared: tuple[SharedQueue, str] | None = None
         self.delivered = 0
         self.retries = 0  # read by the metrics endpoint
+
+    def use_shared_queue(self, queue: SharedQueue, owner: str) -> None:
+        """Several processes on one Postgres: take items by claiming them, so none is sent twice."""
+        self._shared = (queue, owner)
 
     def wake(self) -> None:
         self._wake.set()
@@ -79,7 +85,11 @@ class OutboxDispatcher:
 
     async def run_once(self) -> int:
         async with self._lock:
-            items = await self.store.outbox.due(self._now())
+            if self._shared is not None:
+                queue, owner = self._shared
+                items = [claim.item for claim in await queue.claim_outbox(owner)]
+            else:
+                items = await self.store.outbox.due(self._now())
             for item in items:
                 if self._stopping:
                     break

@@ -18,6 +18,7 @@ from bot.core.aio import wait_event
 from bot.core.breaker import CircuitBreaker
 from bot.core.classifier.base import ClassifyRequest
 from bot.core.classifier.tiered import TieredClassifier
+from bot.core.jobqueue import JobQueue, Lease, LeaseLost, LocalQueue, SharedJobQueue
 from bot.core.messages import IncomingMessage, Result, Unavailable, Verdict
 from bot.core.policy_book import ActivePolicy, PolicyBook
 from bot.core.prefilter import PrefilterMatch, PreparedText
@@ -26,7 +27,9 @@ from bot.core.screen import Screens
 from bot.core.stored import stored_answer
 from bot.core.vcache import VerdictCache, cache_key
 from bot.store import Store
+from bot.store.claims import SharedQueue
 from bot.store.records import Job, NewJob
+from bot.store.workers import Worker
 
 log = logging.getLogger(__name__)
 FORGOTTEN_MAX = 10_000
@@ -87,8 +90,10 @@ class Pipeline:
             offers_per_space=ss.offers_per_space if ss else 256,
             offer_max_age_s=ss.offer_max_age_s if ss else 120.0,
         )  # fmt: skip
+        self.queue: JobQueue = LocalQueue(store, self.scheduler)
         self.breaker = CircuitBreaker(clock=clock)
-        self.cache = VerdictCache()
+        shared = store.shared_verdicts()  # several processes on Postgres: one call per text for all
+        self.cache = VerdictCache(shared=shared.get_or_call if shared is not None else None)
         self.stats = PipelineStats()
         self._seen: Counter[str] = Counter()
         self._forgotten: dict[tuple[str, str], None] = {}  # deleted messages, oldest first
@@ -150,36 +155,41 @@ class Pipeline:
             self._enqueue(space_id, job_id)
         return len(ids)
 
+    def use_shared_queue(self, queue: SharedQueue, worker: Worker) -> None:
+        """Several processes on one Postgres: claim jobs in SQL as ``worker`` (before ``recover``)."""
+        self.queue = SharedJobQueue(queue, worker, self.scheduler)
+
     def _enqueue(self, space_id: str, job_id: int, delay_s: float = 0.0) -> None:
         self._idle.clear()
-        self.scheduler.put(space_id, job_id, delay_s)
+        self.queue.put(space_id, job_id, delay_s)
 
     async def recover(self) -> int:
         """After a restart: jobs a dead process had taken are pending again, and queued."""
-        released = await self.store.inbox.release_leases()
-        pending = await self.store.inbox.pending()
-        now = self.store.now()
-        for job in pending:
-            self._enqueue(job.space_id, job.id, max(0.0, job.not_before - now))
+        self._idle.clear()
+        pending = await self.queue.recover()
         if pending:
-            log.info("recovered %d pending jobs (%d were in flight)", len(pending), released)
-        return len(pending)
+            log.info("recovered %d pending jobs", pending)
+        return pending
 
     # -- workers -----------------------------------------------------------------------------
 
     async def worker(self) -> None:
         """One model slot. Runs until cancelled."""
         while True:
-            _space, work = await self.scheduler.get()
+            work = await self.queue.next()
             self._busy += 1
             try:
                 await self.breaker.wait_until_allowed()
-                job_id = work if isinstance(work, int) else await self._take_offer(work)
-                if job_id is not None:
-                    await self._run(job_id)
+                if isinstance(work, Lease):
+                    lease: Lease | None = work
+                else:
+                    job_id = await self._take_offer(work) if isinstance(work, Offer) else work
+                    lease = await self.queue.take(job_id) if job_id is not None else None
+                if lease is not None:
+                    await self._run(lease)
             finally:
                 self._busy -= 1
-                if self._busy == 0 and len(self.scheduler) == 0:
+                if self._busy == 0 and len(self.queue) == 0:
                     self._idle.set()
 
     def forget(self, space_id: str, message_id: str) -> None:
@@ -200,30 +210,30 @@ class Pipeline:
         ids = await self.store.inbox.add_many([job])
         return ids[0] if ids else None
 
-    async def _run(self, job_id: int) -> None:
-        if not await self.store.inbox.lease(job_id):
-            return  # done already, or taken by another worker
-        job = await self.store.inbox.get(job_id)
-        if job is None:
-            return
+    async def _run(self, lease: Lease) -> None:
+        job = lease.job
         try:
-            await self._process(job)
+            await self._process(lease)
+        except LeaseLost:
+            # This process was declared dead or hung meanwhile: the job is another's now, and
+            # nothing of this attempt was written.
+            log.warning("job %d: lease taken back before its verdict was stored; dropped here", job.id)
         except Exception as exc:
             # A bug or a storage hiccup must not lose the job: back to pending, with backoff.
             log.exception("job %d failed unexpectedly; will retry", job.id)
-            await self._retry(job, f"internal error: {exc!r}")
+            await self._retry(lease, f"internal error: {exc!r}")
 
-    async def _process(self, job: Job) -> None:
+    async def _process(self, lease: Lease) -> None:
+        job = lease.job
         active = await self.book.for_job(job.space_id, job.policy_id)
         if active is None:
-            await self.store.inbox.complete(job.id)  # the space turned the policy off
+            await self.queue.complete(lease)  # the space turned the policy off
             return
         result, cached = await self._classify(job, active)
         if isinstance(result, Verdict):
             if not cached:
                 self.breaker.success()
-            self.stats.verdicts += 1
-            async with self.store.transaction():
+            async with self.queue.finishing(lease):  # with the (fenced) complete, or not at all
                 await self.store.verdicts.add(
                     job.id,
                     job.space_id,
@@ -233,13 +243,13 @@ class Pipeline:
                     cached=cached,
                 )
                 await self.on_verdict(job, active, result)
-                await self.store.inbox.complete(job.id)
+            self.stats.verdicts += 1  # stored: a lease lost before this point counts nothing
             _log_verdict(job, result, cached)
             self.after_verdict()  # e.g. wake the outbox: a new flag should go out now
             if self.screens is not None:
                 await self.screens.observe(job, active.policy, result)  # never raises
             return
-        await self._on_unavailable(job, result)
+        await self._on_unavailable(lease, result)
 
     async def _classify(self, job: Job, active: ActivePolicy) -> tuple[Result, bool]:
         wanted = active.policy.spec.context_messages
@@ -252,7 +262,7 @@ class Pipeline:
 
         async def call() -> Result:
             self.stats.model_calls += 1
-            self.scheduler.charge(job.space_id)
+            await self.queue.charge(job.space_id)
             return await self.classifier.classify(
                 active.policy, request, escalate=job.escalate, previous=previous
             )
@@ -265,28 +275,31 @@ class Pipeline:
             self.stats.cache_hits += 1
         return result, cached
 
-    async def _on_unavailable(self, job: Job, result: Unavailable) -> None:
+    async def _on_unavailable(self, lease: Lease, result: Unavailable) -> None:
+        job = lease.job
         outage = result.transient or result.reason == "model_missing"
         if outage:
             self.breaker.failure()
-            await self._retry(job, f"{result.reason}: {result.detail}")
+            await self._retry(lease, f"{result.reason}: {result.detail}")
             return
         self.breaker.neutral()
         if job.attempts + 1 >= self.settings.max_attempts_bad_output:
             # Never a verdict: kept on disk as failed, visible to operators, never punished.
             self.stats.failed += 1
             async with self.store.transaction():
-                await self.store.inbox.fail(job.id, f"{result.reason}: {result.detail}")
+                if not await self.queue.fail(lease, f"{result.reason}: {result.detail}"):
+                    raise LeaseLost(f"job {job.id}")
                 await self.on_gave_up(job, result)
             log.warning("job %d gave no verdict after %d tries: %s", job.id, job.attempts + 1, result.detail)
             return
-        await self._retry(job, f"{result.reason}: {result.detail}")
+        await self._retry(lease, f"{result.reason}: {result.detail}")
 
-    async def _retry(self, job: Job, error: str) -> None:
+    async def _retry(self, lease: Lease, error: str) -> None:
+        job = lease.job
         delay = min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2 ** min(job.attempts, 10))
         self.stats.retries += 1
-        await self.store.inbox.retry_later(job.id, self.store.now() + delay, error[:500])
-        self._enqueue(job.space_id, job.id, delay)
+        if await self.queue.retry_later(lease, self.store.now() + delay, error[:500]):
+            self._enqueue(job.space_id, job.id, delay)
 
     async def flush_counts(self) -> None:
         """Add the messages seen since the last flush to the store's daily counts."""
@@ -299,7 +312,7 @@ class Pipeline:
     async def drain(self, timeout_s: float | None = None) -> None:
         """Wait until no job is queued or running (delayed retries count as queued)."""
         async with asyncio.timeout(timeout_s):
-            while self._busy or len(self.scheduler):
+            while self._busy or len(self.queue):
                 self._idle.clear()
                 await wait_event(self._idle, 0.1)
 

@@ -32,6 +32,7 @@ from bot.core.ports import Actor, Platform
 from bot.core.screen import Screens, ScreenSettings
 from bot.store import Store
 from bot.store.records import Space
+from bot.store.workers import Worker
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +100,19 @@ class ModerationCore:
             )
         )
         self._tasks = Supervisor(log)
+        self._worker: Worker | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
         for space in await self.store.spaces.list():
             self._remember(space)
+        if self.store.shared:  # Postgres: this process is one of several claiming from one queue
+            self._worker = await self.store.register_worker()
+            self._worker.start()
+            shared = self.store.shared_queue()
+            self.pipeline.use_shared_queue(shared, self._worker)
+            self.outbox.use_shared_queue(shared, self._worker.id)
         await self.pipeline.recover()
         if self.screens is not None:
             await self.screens.load()
@@ -121,6 +129,9 @@ class ModerationCore:
     async def stop(self) -> None:
         await self.outbox.finish()
         await self._tasks.stop()
+        if self._worker is not None:  # its leases go back to the queue for the other processes
+            await self._worker.close()
+            self._worker = None
         try:
             await self.pipeline.flush_counts()
         except Exception:  # the store may already be failing; the counts are only figures

@@ -3,6 +3,8 @@
 Keyed by the policy's content hash and the normalised text and context, so a flood of one
 message (with case or zero-width tricks) is classified once, and a policy edit starts afresh.
 Calls already in flight are shared too: fifty copies arriving at once wait for the first answer.
+With several processes on one Postgres, a ``shared`` cache sits behind this one (a table with
+single-flight across processes), so one text flooding every process still costs one call.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from bot.core.messages import Result, Verdict
 from bot.core.normalize import normalise
+
+# (key, call) -> (result, was_cached): the cache of other processes, consulted on a local miss.
+SharedLookup = Callable[[str, Callable[[], Awaitable[Result]]], Awaitable[tuple[Result, bool]]]
 
 
 def cache_key(policy_hash: str, text: str, context: Sequence[str] = ()) -> str:
@@ -36,7 +41,9 @@ class VerdictCache:
         max_entries: int = 20_000,
         ttl_s: float = 6 * 3600,
         clock: Callable[[], float] = time.monotonic,
+        shared: SharedLookup | None = None,
     ) -> None:
+        self._shared = shared
         self.max_entries = max_entries
         self.ttl_s = ttl_s
         self._clock = clock
@@ -68,11 +75,13 @@ class VerdictCache:
         if pending is not None:
             self.hits += 1
             return await asyncio.shield(pending), True
-        self.misses += 1
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            result = await call()
+            if self._shared is not None:
+                result, elsewhere = await self._shared(key, call)
+            else:
+                result, elsewhere = await call(), False
         except asyncio.CancelledError:
             future.cancel()
             raise
@@ -85,4 +94,8 @@ class VerdictCache:
         future.set_result(result)
         if isinstance(result, Verdict):
             self.put(key, result)  # only answers are cached; an outage is retried
-        return result, False
+        if elsewhere:  # another process paid for it
+            self.hits += 1
+        else:
+            self.misses += 1
+        return result, elsewhere

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
-
-from bot.store.db import Database, from_row
+from bot.store.db import from_row
+from bot.store.dialect import Db, Row
 from bot.store.records import APPEAL_STATUSES, Appeal, AppealStatus
 
 
-def _appeal(row: sqlite3.Row) -> Appeal:
+def _appeal(row: Row) -> Appeal:
     return from_row(Appeal, row)
 
 
@@ -20,7 +19,7 @@ def _check_status(status: str) -> AppealStatus:
 
 
 class AppealRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     async def create(self, case_id: int, member_id: str, statement: str) -> Appeal | None:

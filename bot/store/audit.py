@@ -5,12 +5,13 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from bot.store.db import Database, dumps, from_row
+from bot.store.db import dumps, from_row
+from bot.store.dialect import Db
 from bot.store.records import AuditEntry
 
 
 class AuditRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     async def record(

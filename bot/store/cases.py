@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import builtins
-import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from bot.store.db import Database, dumps, from_row, loads_strs
+from bot.store.db import dumps, from_row, loads_strs
+from bot.store.dialect import Db, Row
 from bot.store.records import CASE_STATUSES, Case, CaseStatus
 
 EXCERPT_CHARS = 300
@@ -23,7 +23,7 @@ class CaseConflict(Exception):
         self.case = case
 
 
-def _case(row: sqlite3.Row) -> Case:
+def _case(row: Row) -> Case:
     return from_row(Case, row, rule_ids=loads_strs(row["rule_ids"]), shadow=bool(row["shadow"]))
 
 
@@ -35,7 +35,7 @@ def _check_status(status: str) -> CaseStatus:
 
 
 class CaseRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     async def open(
@@ -151,8 +151,8 @@ class CaseRepo:
         marks = ", ".join("?" * (len(CONFIRMED) + len(REJECTED)))
         row = await self._db.fetchone(
             "SELECT "  # noqa: S608 - only placeholders are interpolated
-            f"SUM(status IN ({', '.join('?' * len(CONFIRMED))})) AS confirmed, "
-            f"SUM(status IN ({', '.join('?' * len(REJECTED))})) AS dismissed "
+            f"SUM(CASE WHEN status IN ({', '.join('?' * len(CONFIRMED))}) THEN 1 ELSE 0 END) AS confirmed, "
+            f"SUM(CASE WHEN status IN ({', '.join('?' * len(REJECTED))}) THEN 1 ELSE 0 END) AS dismissed "
             f"FROM cases WHERE space_id = ? AND policy_id = ? AND status IN ({marks})",
             (*CONFIRMED, *REJECTED, space_id, policy_id, *CONFIRMED, *REJECTED),
         )

@@ -12,15 +12,16 @@ import asyncio
 import contextlib
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import fields
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 import aiosqlite
 
-Clock = Callable[[], float]
-Params = Sequence[Any]
+from bot.store.dialect import Clock, Params, Row
+
+__all__ = ["Clock", "Database", "Params", "Row", "dumps", "from_row", "loads_strs"]
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5000
@@ -28,6 +29,8 @@ BUSY_TIMEOUT_MS = 5000
 
 class Database:
     """A connection, a clock, and the lock that keeps transactions whole."""
+
+    dialect: Literal["sqlite"] = "sqlite"
 
     def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
         self.conn = conn
@@ -116,14 +119,14 @@ class Database:
             async with self._lock:
                 yield
 
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         # One round trip to aiosqlite's thread instead of three (execute, fetchone, close):
         # it sits between two model calls of a worker.
         async with self._exclusive():
             rows = list(await self.conn.execute_fetchall(sql, params))
         return rows[0] if rows else None
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         async with self._exclusive():
             return list(await self.conn.execute_fetchall(sql, params))
 
@@ -136,6 +139,17 @@ class Database:
         """Run one INSERT; the new row id, or None when nothing was inserted (OR IGNORE)."""
         async with self._exclusive(), self.conn.execute(sql, params) as cursor:
             return int(cursor.lastrowid) if cursor.rowcount == 1 and cursor.lastrowid else None
+
+    async def execute_script(self, script: str) -> None:
+        """Run a migration script statement by statement (on this connection, in the caller's
+        transaction)."""
+        from bot.store.migrate import split_statements  # migrate imports this module
+
+        for statement in split_statements(script):
+            await self.execute(statement)
+
+    async def notify(self, channel: str) -> None:
+        """Nothing to wake in another process: one process owns a SQLite file's queue."""
 
 
 def dumps(value: Any) -> str:
@@ -150,7 +164,7 @@ def loads_strs(text: str | None) -> tuple[str, ...]:
     return tuple(str(item) for item in json.loads(text))
 
 
-def from_row(cls: type[T], row: sqlite3.Row, **converted: Any) -> T:
+def from_row(cls: type[T], row: Row, **converted: Any) -> T:
     """Build record ``cls`` from the row's columns of the same names; ``converted`` overrides some."""
     names = {f.name for f in fields(cast(Any, cls))}
     values = {key: row[key] for key in row.keys() if key in names}  # noqa: SIM118

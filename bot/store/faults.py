@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import sqlite3
 
+import asyncpg
+
 StorageFault = sqlite3.Error  # what the store raises when the file itself is the problem
+# A statement broke a constraint (unique, foreign key, check), on either backend.
+IntegrityFault = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
+# A statement could not run (no such table, bad SQL), on either backend.
+StatementFault = (sqlite3.OperationalError, asyncpg.PostgresError)
 
 _ADVICE = (
     ("readonly database", "{path} is read-only: give modbot write access to the file and its folder, "

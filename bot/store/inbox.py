@@ -8,12 +8,14 @@ back what a crashed process had taken.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 
 from bot.core.messages import ContextLine
-from bot.store.db import Database, dumps, from_row
+from bot.store.db import dumps, from_row
+from bot.store.dialect import Db, Row
 from bot.store.records import JOB_STATUSES, Job, NewJob
+
+JOBS_CHANNEL = "modbot_inbox"  # NOTIFY channel of the shared queue: new jobs were enqueued
 
 _COLUMNS = (
     "dedupe_key, space_id, platform, channel_id, channel_name, message_id, author_id, author_name, text, "
@@ -27,7 +29,7 @@ def _context(text: str) -> tuple[ContextLine, ...]:
     return tuple(ContextLine(author=str(a), text=str(t)) for a, t in json.loads(text or "[]"))
 
 
-def _job(row: sqlite3.Row) -> Job:
+def job_from_row(row: Row) -> Job:
     return from_row(
         Job,
         row,
@@ -38,7 +40,7 @@ def _job(row: sqlite3.Row) -> Job:
 
 
 class InboxRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     async def add_many(self, jobs: Iterable[NewJob]) -> list[int]:
@@ -46,7 +48,7 @@ class InboxRepo:
         now = self._db.now()
         ids: list[int] = []
         async with self._db.transaction():
-            for job in jobs:
+            for job in (batch := list(jobs)):
                 context = dumps([[line.author, line.text] for line in job.context])
                 row_id = await self._db.insert(
                     _INSERT,
@@ -59,11 +61,19 @@ class InboxRepo:
                 )  # fmt: skip
                 if row_id is not None:
                     ids.append(row_id)
+            if ids and self._db.dialect == "postgres":
+                await self._announce({job.space_id for job in batch})
         return ids
+
+    async def _announce(self, spaces: set[str]) -> None:
+        """Shared queue: give each space a turn row and wake waiting claimers, once per enqueue."""
+        for space_id in sorted(spaces):
+            await self._db.execute("INSERT OR IGNORE INTO space_turns (space_id) VALUES (?)", (space_id,))
+        await self._db.notify(JOBS_CHANNEL)
 
     async def get(self, job_id: int) -> Job | None:
         row = await self._db.fetchone("SELECT * FROM inbox WHERE id = ?", (job_id,))
-        return _job(row) if row else None
+        return job_from_row(row) if row else None
 
     async def pending(self, limit: int | None = None, *, now: float | None = None) -> list[Job]:
         """Pending jobs, oldest first; with ``now``, only those whose ``not_before`` has come."""
@@ -72,9 +82,11 @@ class InboxRepo:
         if now is not None:
             sql += " AND not_before <= ?"
             params.append(now)
-        sql += " ORDER BY id LIMIT ?"
-        params.append(-1 if limit is None else limit)
-        return [_job(row) for row in await self._db.fetchall(sql, params)]
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [job_from_row(row) for row in await self._db.fetchall(sql, params)]
 
     async def lease(self, job_id: int) -> bool:
         """Take a pending job for work; False when it is not pending (taken, done or gone)."""

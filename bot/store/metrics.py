@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.store.cases import CONFIRMED, REJECTED
-from bot.store.db import Database
+from bot.store.dialect import Db
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,7 @@ class StoreSnapshot:
 
 
 class MetricsRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
         self._live_only: str | None = None
 
@@ -91,7 +91,7 @@ class _Rollback(Exception):
     """Raised inside the probe's transaction so that nothing it wrote is kept."""
 
 
-async def probe_write(db: Database) -> None:
+async def probe_write(db: Db) -> None:
     """Raise (sqlite3.Error) when the database file cannot be written; leaves it unchanged."""
     try:
         async with db.transaction():

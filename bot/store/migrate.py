@@ -1,4 +1,7 @@
-"""Numbered schema migrations: ``migrations/NNN_name.sql``, applied in order, each exactly once.
+"""Numbered schema migrations: ``migrations/<dialect>/NNN_name.sql``, applied in order, each once.
+
+SQLite and Postgres each have their own folder with the same numbers (a test checks that both end up
+with the same tables and columns).
 
 Each migration runs in its own BEGIN IMMEDIATE transaction together with its ``schema_version`` row, so
 a failing migration leaves the database at the previous version, and two processes opening the same
@@ -13,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
-from bot.store.db import Database
+from bot.store.dialect import Db, Dialect
 
 _NAME = re.compile(r"^(\d{3,})_([a-z0-9_]+)\.sql$")
 
@@ -21,7 +24,7 @@ _SCHEMA_VERSION_DDL = """
 CREATE TABLE IF NOT EXISTS schema_version (
     version    INTEGER PRIMARY KEY,
     name       TEXT NOT NULL,
-    applied_at REAL NOT NULL
+    applied_at DOUBLE PRECISION NOT NULL
 )"""
 
 
@@ -32,10 +35,10 @@ class Migration:
     sql: str
 
 
-def packaged_migrations() -> list[Migration]:
-    """The migrations shipped in ``bot/store/migrations``, ordered by number."""
+def packaged_migrations(dialect: Dialect = "sqlite") -> list[Migration]:
+    """The migrations shipped in ``bot/store/migrations/<dialect>``, ordered by number."""
     found: list[Migration] = []
-    for entry in resources.files("bot.store").joinpath("migrations").iterdir():
+    for entry in resources.files("bot.store").joinpath("migrations", dialect).iterdir():
         match = _NAME.match(entry.name)
         if match:
             found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
@@ -65,15 +68,15 @@ def _strip_comments(sql: str) -> str:
     return "\n".join(line.split("--", 1)[0] for line in sql.splitlines()).strip()
 
 
-async def current_version(db: Database) -> int:
+async def current_version(db: Db) -> int:
     await db.execute(_SCHEMA_VERSION_DDL)
     row = await db.fetchone("SELECT COALESCE(MAX(version), 0) FROM schema_version")
     return int(row[0]) if row else 0
 
 
-async def apply_migrations(db: Database, migrations: Iterable[Migration] | None = None) -> list[int]:
+async def apply_migrations(db: Db, migrations: Iterable[Migration] | None = None) -> list[int]:
     """Apply the migrations newer than the database's version; the versions applied now."""
-    todo: Sequence[Migration] = packaged_migrations() if migrations is None else list(migrations)
+    todo: Sequence[Migration] = packaged_migrations(db.dialect) if migrations is None else list(migrations)
     applied: list[int] = []
     for migration in sorted(todo, key=lambda m: m.version):
         if migration.version <= await current_version(db):
@@ -81,8 +84,12 @@ async def apply_migrations(db: Database, migrations: Iterable[Migration] | None 
         async with db.transaction():
             if migration.version <= await current_version(db):  # another process got here first
                 continue
-            for statement in split_statements(migration.sql):
-                await db.execute(statement)
+            if db.dialect == "postgres":
+                # Two processes starting at once: the second waits here, then sees the version.
+                await db.execute("SELECT pg_advisory_xact_lock(4240, 0)")
+                if migration.version <= await current_version(db):
+                    continue
+            await db.execute_script(migration.sql)
             await db.execute(
                 "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
                 (migration.version, migration.name, db.now()),

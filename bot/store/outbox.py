@@ -6,19 +6,19 @@ marks each done, retries it later, or fails it. Delivery is at least once.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
-from bot.store.db import Database, dumps, from_row
+from bot.store.db import dumps, from_row
+from bot.store.dialect import Db, Row
 from bot.store.records import OUTBOX_STATUSES, OutboxItem
 
 
-def _item(row: sqlite3.Row) -> OutboxItem:
+def item_from_row(row: Row) -> OutboxItem:
     return from_row(OutboxItem, row)
 
 
 class OutboxRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     async def add(
@@ -40,7 +40,7 @@ class OutboxRepo:
 
     async def get(self, item_id: int) -> OutboxItem | None:
         row = await self._db.fetchone("SELECT * FROM outbox WHERE id = ?", (item_id,))
-        return _item(row) if row else None
+        return item_from_row(row) if row else None
 
     async def due(self, now: float | None = None, limit: int = 50) -> list[OutboxItem]:
         """Pending items whose time has come (``now`` defaults to the store's clock), oldest first."""
@@ -49,7 +49,7 @@ class OutboxRepo:
             "SELECT * FROM outbox WHERE status = 'pending' AND not_before <= ? ORDER BY id LIMIT ?",
             (when, limit),
         )
-        return [_item(row) for row in rows]
+        return [item_from_row(row) for row in rows]
 
     async def failed_for_case(self, case_id: int, kind: str) -> list[OutboxItem]:
         """Items of one kind for a case that were given up on (e.g. a DM the member refuses)."""
@@ -57,7 +57,7 @@ class OutboxRepo:
             "SELECT * FROM outbox WHERE case_id = ? AND kind = ? AND status = 'failed' ORDER BY id",
             (case_id, kind),
         )
-        return [_item(row) for row in rows]
+        return [item_from_row(row) for row in rows]
 
     async def done(self, item_id: int) -> bool:
         return await self._move(item_id, "status = 'done', last_error = NULL", ()) == 1
@@ -93,6 +93,8 @@ class OutboxRepo:
 
     async def _move(self, item_id: int, assignments: str, params: tuple[object, ...]) -> int:
         return await self._db.execute(
-            f"UPDATE outbox SET {assignments} WHERE id = ? AND status = 'pending'",  # noqa: S608
+            # A shared queue's lease ends with any move: the item is free for the next claim.
+            f"UPDATE outbox SET {assignments}, lease_owner = NULL, lease_token = NULL "  # noqa: S608
+            "WHERE id = ? AND status = 'pending'",
             (*params, item_id),
         )

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 
-from bot.store.db import Database, dumps, from_row, loads_strs
+from bot.store.db import dumps, from_row, loads_strs
+from bot.store.dialect import Db, Row
 from bot.store.records import POLICY_MODES, PolicyMode, PolicyVersion, SpacePolicy
 
 
-def _current(row: sqlite3.Row) -> SpacePolicy:
+def _current(row: Row) -> SpacePolicy:
     return from_row(
         SpacePolicy,
         row,
@@ -26,7 +26,7 @@ def _check_mode(mode: str) -> PolicyMode:
 
 
 class PolicyRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     async def get(self, space_id: str, policy_id: str) -> SpacePolicy | None:

@@ -8,7 +8,7 @@ default of 30 days.
 
 from __future__ import annotations
 
-from bot.store.db import Database
+from bot.store.dialect import Db
 
 DAY = 86400.0
 DEFAULT_RETENTION_DAYS = 30
@@ -22,29 +22,42 @@ _SCRUB_JSON = (
     "'$.previous.reasoning', '', '$.previous.raw_excerpt', '')"
 )
 
-_STATEMENTS = (
-    (
-        "inbox",
-        "text = '', context_json = '[]'",
-        " AND status IN ('done', 'failed')",
-    ),
-    (
-        "verdicts",
-        "reasoning = '', "
-        f"previous_json = {_SCRUB_JSON.format(column='previous_json')}, "
-        f"escalation_failed_json = {_SCRUB_JSON.format(column='escalation_failed_json')}",
-        "",
-    ),
-    ("cases", "excerpt = ''", ""),
+# Postgres: jsonb_set without create_missing only replaces keys that exist, as json_replace does.
+_PG_SCRUB_JSON = (
+    "CASE WHEN {column} IS NULL THEN NULL ELSE ("
+    "SELECT CASE WHEN jsonb_typeof(j -> 'previous') = 'object' THEN "
+    "jsonb_set(jsonb_set(j, '{{previous,reasoning}}', to_jsonb(''::text), false), "
+    "'{{previous,raw_excerpt}}', to_jsonb(''::text), false) ELSE j END "
+    "FROM (SELECT jsonb_set(jsonb_set({column}::jsonb, '{{reasoning}}', to_jsonb(''::text), false), "
+    "'{{raw_excerpt}}', to_jsonb(''::text), false) AS j) AS scrubbed)::text END"
 )
 
 
-async def purge_expired_text(db: Database) -> int:
+def _statements(dialect: str) -> tuple[tuple[str, str, str], ...]:
+    scrub = _PG_SCRUB_JSON if dialect == "postgres" else _SCRUB_JSON
+    return (
+        (
+            "inbox",
+            "text = '', context_json = '[]'",
+            " AND status IN ('done', 'failed')",
+        ),
+        (
+            "verdicts",
+            "reasoning = '', "
+            f"previous_json = {scrub.format(column='previous_json')}, "
+            f"escalation_failed_json = {scrub.format(column='escalation_failed_json')}",
+            "",
+        ),
+        ("cases", "excerpt = ''", ""),
+    )
+
+
+async def purge_expired_text(db: Db) -> int:
     """Blank expired text in inbox (finished jobs), verdicts and cases; the number of rows changed."""
     now = db.now()
     changed = 0
     async with db.transaction():
-        for table, assignments, extra in _STATEMENTS:
+        for table, assignments, extra in _statements(db.dialect):
             where = _EXPIRED.format(day=DAY, table=table, default=DEFAULT_RETENTION_DAYS) + extra
             changed += await db.execute(
                 f"UPDATE {table} SET {assignments}, purged_at = ? WHERE {where}",  # noqa: S608

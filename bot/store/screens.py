@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.store.db import Database
+from bot.store.dialect import Db
 
 RANKS = {"tier1": 1, "tier2": 2, "moderator": 3}
 _DECIDED = {"removed": 1, "timed_out": 1, "upheld": 1, "dismissed": 0, "overturned": 0}
@@ -49,7 +49,7 @@ class CheckCounts:
 
 
 class ScreenRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     async def save_model(self, policy_id: str, weights: bytes, meta_json: str) -> int:
@@ -97,7 +97,7 @@ class ScreenRepo:
         """The newest `limit` labels of a policy, oldest first."""
         rows = await self._db.fetchall(
             "SELECT message_id, space_id, features, label FROM (SELECT * FROM screen_labels "
-            "WHERE policy_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id",
+            "WHERE policy_id = ? ORDER BY id DESC LIMIT ?) AS newest ORDER BY id",
             (policy_id, limit),
         )
         return [LabelRow(r["message_id"], r["space_id"], bytes(r["features"]), int(r["label"])) for r in rows]
@@ -156,7 +156,8 @@ class ScreenRepo:
         sql = (
             "SELECT COUNT(*) AS n, COALESCE(SUM(violation), 0) AS v, "
             "COALESCE(SUM(violation * keyword), 0) AS k, "
-            "COALESCE(SUM(violation * MAX(keyword, screened)), 0) AS s FROM screen_checks WHERE policy_id = ?"
+            "COALESCE(SUM(violation * CASE WHEN keyword > screened THEN keyword ELSE screened END), 0) AS s "
+            "FROM screen_checks WHERE policy_id = ?"
         )
         params: tuple[str, ...] = (policy_id,)
         if space_id is not None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
-from bot.store.db import Database, from_row
+from bot.store.db import from_row
+from bot.store.dialect import Db, Row
 from bot.store.records import Space
 
 # The settings an admin may change, with the type each must have.
@@ -39,14 +39,14 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _space(row: sqlite3.Row) -> Space:
+def _space(row: Row) -> Space:
     return from_row(
         Space, row, notify_members=bool(row["notify_members"]), auto_actions=bool(row["auto_actions"])
     )
 
 
 class SpaceRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     async def get(self, space_id: str) -> Space | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.store.cases import CONFIRMED, REJECTED
-from bot.store.db import Database
+from bot.store.dialect import Db
 
 DAY = 86400
 
@@ -33,14 +33,15 @@ class PolicyFigures:
 
 
 class StatsRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     async def count_messages(self, space_id: str, n: int = 1) -> None:
         """`n` more messages seen in the space today."""
         await self._db.execute(
             "INSERT INTO message_counts (space_id, day, messages) VALUES (?, ?, ?) "
-            "ON CONFLICT (space_id, day) DO UPDATE SET messages = messages + excluded.messages",
+            "ON CONFLICT (space_id, day) DO UPDATE "
+            "SET messages = message_counts.messages + excluded.messages",
             (space_id, int(self._db.now() // DAY), n),
         )
 

@@ -1,4 +1,4 @@
-"""The storage facade: one connection, nine repositories, migrations applied on open."""
+"""The storage facade: one database (SQLite file or Postgres), its repositories, migrations on open."""
 
 from __future__ import annotations
 
@@ -12,16 +12,21 @@ from types import TracebackType
 from bot.store.appeals import AppealRepo
 from bot.store.audit import AuditRepo
 from bot.store.cases import CaseRepo
+from bot.store.claims import DEFAULT_BUDGET_PER_MINUTE, SharedQueue
 from bot.store.db import Clock, Database
+from bot.store.dialect import Db
 from bot.store.inbox import InboxRepo
 from bot.store.migrate import apply_migrations, current_version
 from bot.store.outbox import OutboxRepo
+from bot.store.pg import POOL_SIZE, PgDatabase, is_postgres_url
 from bot.store.policies import PolicyRepo
 from bot.store.retention import purge_expired_text
 from bot.store.screens import ScreenRepo
+from bot.store.shared_cache import SharedVerdictCache
 from bot.store.spaces import SpaceRepo
 from bot.store.stats import StatsRepo
 from bot.store.verdicts import VerdictRepo
+from bot.store.workers import STALE_S, Worker
 
 MEMORY = ":memory:"
 
@@ -31,12 +36,13 @@ class Store:
 
     Open it with ``await Store.open(path)`` (or ``async with await Store.open(path) as store``).
     Writes that belong together go in ``async with store.transaction():``; inside it the same task
-    may call any repository method (nested transactions become savepoints). Other tasks wait until
-    the transaction ends, so do not await *another* task that uses the store (``gather``,
-    ``create_task``) from inside a transaction: it would wait for you forever.
+    may call any repository method (nested transactions become savepoints). On SQLite other tasks
+    wait until the transaction ends, so do not await *another* task that uses the store (``gather``,
+    ``create_task``) from inside a transaction: it would wait for you forever. On Postgres each
+    transaction holds a pooled connection of its own and other tasks run beside it.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db  # the shared connection; repositories are the way to use it
         self.spaces = SpaceRepo(db)
         self.policies = PolicyRepo(db)
@@ -50,22 +56,49 @@ class Store:
         self.screens = ScreenRepo(db)
 
     @classmethod
-    async def open(cls, path: str | Path, clock: Clock = time.time) -> Store:
-        """Connect (creating the file and its folder if needed) and apply pending migrations."""
+    async def open(cls, path: str | Path, clock: Clock = time.time, *, pool_size: int = POOL_SIZE) -> Store:
+        """Connect and apply pending migrations: ``postgresql://…`` opens Postgres, anything else is a
+        SQLite file (created with its folder if needed)."""
         target = str(path)
+        if is_postgres_url(target):
+            return await cls._open(await PgDatabase.connect(target, clock, pool_size))
         if target != MEMORY:
             try:
                 await asyncio.to_thread(Path(target).parent.mkdir, parents=True, exist_ok=True)
             except OSError as exc:
                 # The same fault SQLite reports for an unusable path, so callers handle one kind.
                 raise sqlite3.OperationalError(f"unable to open database file ({exc.strerror})") from exc
-        db = await Database.connect(target, clock)
+        return await cls._open(await Database.connect(target, clock))
+
+    @classmethod
+    async def _open(cls, db: Db) -> Store:
         try:
             await apply_migrations(db)
         except BaseException:
             await db.close()
             raise
         return cls(db)
+
+    @property
+    def shared(self) -> bool:
+        """Whether several processes may share this store (Postgres) and its queue."""
+        return isinstance(self.db, PgDatabase)
+
+    def shared_queue(self, default_budget: int = DEFAULT_BUDGET_PER_MINUTE) -> SharedQueue:
+        """Claims and fenced leases over the inbox and outbox (Postgres only)."""
+        if not isinstance(self.db, PgDatabase):
+            raise RuntimeError("the shared queue needs Postgres (DATABASE_URL)")
+        return SharedQueue(self.db, default_budget)
+
+    def shared_verdicts(self) -> SharedVerdictCache | None:
+        """The verdict cache shared across processes (Postgres), or None (SQLite: one process)."""
+        return SharedVerdictCache(self.db) if isinstance(self.db, PgDatabase) else None
+
+    async def register_worker(self, stale_s: float = STALE_S) -> Worker:
+        """Register this process as a lease owner: its lock, heartbeat and wake-ups (Postgres only)."""
+        if not isinstance(self.db, PgDatabase):
+            raise RuntimeError("workers need Postgres (DATABASE_URL)")
+        return await Worker.register(self.db, stale_s=stale_s)
 
     async def close(self) -> None:
         await self.db.close()

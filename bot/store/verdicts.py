@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from bot.core.messages import Verdict
-from bot.store.db import Database, dumps, from_row, loads_strs
+from bot.store.db import dumps, from_row, loads_strs
+from bot.store.dialect import Db, Row
 from bot.store.records import StoredVerdict
 
 
-def _verdict(row: sqlite3.Row) -> StoredVerdict:
+def _verdict(row: Row) -> StoredVerdict:
     return from_row(
         StoredVerdict,
         row,
@@ -22,7 +22,7 @@ def _verdict(row: sqlite3.Row) -> StoredVerdict:
 
 
 class VerdictRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     async def add(

@@ -55,7 +55,7 @@ def message(
 class Env:
     fake: FakeOllama
     platform: RecordingPlatform
-    db_path: Path
+    db_path: Path | str  # a SQLite file, or a postgresql:// URL
     tokens: TokenCounter
     _core: ModerationCore | None = None
     _store: Store | None = None

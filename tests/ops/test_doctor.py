@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -261,6 +262,16 @@ async def test_database_from_a_newer_modbot(base):
     checks = await doctor(**base)
     newest = max(m.version for m in packaged_migrations())
     failed(checks["database"], f"schema 99, this modbot expects {newest}", "restore a backup")
+
+
+async def test_database_url_unreachable_is_named_without_its_password(base):
+    with socket.socket() as sock:  # a loopback port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql://modbot:hunter2-secret@127.0.0.1:{port}/modbot"
+    checks = await doctor(**(base | {"database_url": SecretStr(url)}))
+    failed(checks["database"], "cannot open", f"127.0.0.1:{port}/modbot", "DATABASE_URL")
+    assert "hunter2-secret" not in checks["database"].line()
 
 
 # -- Discord -------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.messages import ContextLine, IncomingMessage, PolicyRef, Verdict
-from bot.store import NewJob
+from bot.store import NewJob, Store
 
 T0 = 1_700_000_000.0
 DAY = 86400.0
@@ -78,3 +78,25 @@ def case_fields(message_id: str = "m1", policy_id: str = "spam", space_id: str =
         "tier": 1,
         "text": "buy cheap coins " * 40,
     }
+
+
+async def table_columns(store: Store) -> dict[str, set[str]]:
+    """Every table of the store's schema and its column names, whichever the backend."""
+    if store.db.dialect == "postgres":
+        rows = await store.db.fetchall(
+            "SELECT table_name AS t, column_name AS c FROM information_schema.columns "
+            "WHERE table_schema = 'public'"
+        )
+        found: dict[str, set[str]] = {}
+        for row in rows:
+            found.setdefault(str(row["t"]), set()).add(str(row["c"]))
+        return found
+    tables = await store.db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+    result: dict[str, set[str]] = {}
+    for table in tables:
+        name = str(table["name"])
+        if name.startswith("sqlite_"):
+            continue
+        columns = await store.db.fetchall(f"SELECT name FROM pragma_table_info('{name}')")  # noqa: S608
+        result[name] = {str(c["name"]) for c in columns}
+    return result

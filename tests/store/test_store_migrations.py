@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from bot.store import Store
+from bot.store.db import Database
+from bot.store.faults import StatementFault
 from bot.store.migrate import Migration, apply_migrations, packaged_migrations, split_statements
-from tests.store._helpers import FakeClock
+from tests.store._helpers import FakeClock, new_job, table_columns
 
 
 async def test_new_database_is_at_newest_version(tmp_path: Path) -> None:
@@ -46,10 +47,10 @@ async def test_only_new_migrations_run_on_an_existing_database(tmp_path: Path, c
 async def test_a_failing_migration_leaves_the_previous_version(store: Store) -> None:
     before = await store.schema_version()
     broken = Migration(before + 1, "broken", "CREATE TABLE t (x INT);\nINSERT INTO nowhere VALUES (1);")
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(StatementFault):
         await apply_migrations(store.db, [broken])
     assert await store.schema_version() == before
-    assert await store.db.fetchone("SELECT name FROM sqlite_master WHERE name = 't'") is None
+    assert "t" not in await table_columns(store)
 
 
 async def test_connection_settings(tmp_path: Path) -> None:
@@ -71,3 +72,31 @@ def test_statements_split_like_sqlite_reads_them() -> None:
     statements = split_statements(script)
     assert len(statements) == 2
     assert "'x;y'" in statements[0] and statements[1].strip().endswith("END;")
+
+
+async def test_both_dialects_ship_the_same_versions_and_schema(pg_url: str) -> None:
+    sqlite_versions = [(m.version, m.name) for m in packaged_migrations("sqlite")]
+    assert sqlite_versions == [(m.version, m.name) for m in packaged_migrations("postgres")]
+    async with await Store.open(":memory:") as lite, await Store.open(pg_url) as pg:
+        assert await lite.schema_version() == await pg.schema_version() == sqlite_versions[-1][0]
+        assert await table_columns(lite) == await table_columns(pg)
+
+
+async def test_a_sqlite_file_from_before_the_shared_queue_is_upgraded_and_keeps_its_data(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "old.db"
+    db = await Database.connect(str(path), clock)  # a file an older modbot wrote, at schema 3
+    try:
+        await apply_migrations(db, [m for m in packaged_migrations("sqlite") if m.version <= 3])
+        await db.execute(
+            "INSERT INTO spaces (id, platform, name, created_at) VALUES ('g1', 'discord', 'Guild', 0)"
+        )
+    finally:
+        await db.close()
+    async with await Store.open(path, clock) as store:
+        assert await store.schema_version() == packaged_migrations("sqlite")[-1].version
+        space = await store.spaces.get("g1")
+        assert space is not None and space.name == "Guild"
+        [job_id] = await store.inbox.add_many([new_job("m1")])
+        assert await store.inbox.lease(job_id)  # the queue works on the upgraded file

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from bot.store import Store
+from bot.store.faults import IntegrityFault
 from tests.store._helpers import FakeClock, new_job, verdict
 
 
@@ -52,5 +51,5 @@ async def test_outbox_delivery_cycle(store: Store, clock: FakeClock) -> None:
 
 
 async def test_outbox_case_must_exist(store: Store) -> None:
-    with pytest.raises(sqlite3.IntegrityError):  # foreign keys are enforced
+    with pytest.raises(IntegrityFault):  # foreign keys are enforced
         await store.outbox.add("g1", "delete", {}, case_id=42)

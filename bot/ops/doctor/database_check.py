@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
 
 from bot.config import Settings
+from bot.core.redact import redact
 from bot.ops.doctor.result import Check, fail, ok
 from bot.store import Space, SpacePolicy, Store
 from bot.store.metrics import probe_write
@@ -22,19 +26,27 @@ class StoredSetup:
 
 async def check_database(settings: Settings) -> tuple[Check, StoredSetup]:
     """The check, and what the spaces have set up so far."""
-    path = settings.database_path
-    fix = f"make {path.parent.resolve()} writable by the bot's user, or set DATABASE_PATH"
+    target = settings.database
+    if isinstance(target, Path):
+        path = str(target)
+        fix = f"make {target.parent.resolve()} writable by the bot's user, or set DATABASE_PATH"
+    else:  # DATABASE_URL: named without its password
+        path = redact(target)  # the userinfo pattern masks the password, the host stays readable
+        fix = "check DATABASE_URL (host, port, user, password, database) and that Postgres is running"
+    faults = (OSError, sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError)
     try:
-        store = await Store.open(path)
-    except (OSError, sqlite3.Error) as exc:
-        return fail("database", f"cannot open {path}: {exc}", fix), StoredSetup()
+        store = await Store.open(target)
+    except faults as exc:
+        return fail("database", f"cannot open {path}: {redact(str(exc), settings.secret_values())}", fix), (
+            StoredSetup()
+        )
     try:
         try:
             await probe_write(store.db)
-        except sqlite3.Error as exc:
+        except faults as exc:
             return fail("database", f"{path} is not writable: {exc}", fix), StoredSetup()
         version = await store.schema_version()
-        newest = max((m.version for m in packaged_migrations()), default=0)
+        newest = max((m.version for m in packaged_migrations(store.db.dialect)), default=0)
         if version != newest:
             return fail(
                 "database",

@@ -1,0 +1,44 @@
+"""Two cores (as two processes would run them) on one Postgres: one queue, one verdict per job,
+one card per violation, and both drain the backlog."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.core_flow.conftest import Env, message, stand_in
+from tests.fakes import FakeOllama
+from tests.fakes.recording_platform import RecordingPlatform
+
+
+async def _settled(env: Env) -> None:
+    for _ in range(1000):  # bounded: the workers claim on NOTIFY, or within a poll interval
+        jobs = await env.store.inbox.counts()
+        outbox = await env.store.outbox.counts()
+        if jobs["pending"] == jobs["leased"] == 0 and outbox["pending"] == 0:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"not settled: {jobs}, {outbox}")
+
+
+async def test_two_processes_share_the_queue_and_flag_each_violation_once(pg_url: str, tokens) -> None:
+    async with FakeOllama(stand_in) as fake:
+        platform = RecordingPlatform()  # both processes serve the same platform
+        one, two = Env(fake, platform, pg_url, tokens), Env(fake, platform, pg_url, tokens)
+        try:
+            core = await one.start(workers=2)
+            await two.start(workers=2)
+            await one.install("guild-1", "game-cheating")
+            texts = [f"selling aimbot number {n}" if n % 3 == 0 else f"gg, nice round {n}" for n in range(24)]
+            for n, text in enumerate(texts):
+                await core.submit(message(n, text))
+            await _settled(one)
+
+            rows = await one.store.db.fetchall("SELECT job_id, COUNT(*) AS n FROM verdicts GROUP BY job_id")
+            assert len(rows) == 8 and {int(r["n"]) for r in rows} == {1}  # one verdict per job
+            assert len(fake.requests) == 8  # one model call per candidate, none twice
+            flagged = sorted(f.message_id for f in platform.flags)
+            assert flagged == sorted(str(n) for n in range(24) if n % 3 == 0)  # one card each
+            assert one.core.pipeline.stats.verdicts + two.core.pipeline.stats.verdicts == 8
+        finally:
+            await two.stop()
+            await one.stop()
