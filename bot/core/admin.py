@@ -150,6 +150,7 @@ class PolicyAdmin:
         self, space_id: str, actor: Actor, action: str, target: str, detail: dict[str, Any]
     ) -> None:
         self.book.invalidate(space_id)
+        await self.store.announce_change(space_id)  # other processes on one Postgres read it again
         role = await self._role(space_id, actor)
         await self.store.audit.record(
             space_id, actor.user_id, role, action, target, allowed=True, detail=detail

@@ -53,7 +53,11 @@ class PolicyBook:
         return policy
 
     def invalidate(self, space_id: str) -> None:
-        self._spaces.pop(space_id, None)
+        """Read the space's policies again on next use ("": every space's)."""
+        if space_id:
+            self._spaces.pop(space_id, None)
+        else:
+            self._spaces.clear()
 
     async def active(self, space_id: str) -> list[ActivePolicy]:
         cached = self._spaces.get(space_id)

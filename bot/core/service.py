@@ -109,6 +109,8 @@ class ModerationCore:
             self._remember(space)
         if self.store.shared:  # Postgres: this process is one of several claiming from one queue
             self._worker = await self.store.register_worker()
+            # A policy edited through another process is read again here before its next job.
+            self._worker.on_config_change(self.book.invalidate)
             self._worker.start()
             shared = self.store.shared_queue()
             self.pipeline.use_shared_queue(shared, self._worker)

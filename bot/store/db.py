@@ -148,7 +148,7 @@ class Database:
         for statement in split_statements(script):
             await self.execute(statement)
 
-    async def notify(self, channel: str) -> None:
+    async def notify(self, channel: str, payload: str = "") -> None:
         """Nothing to wake in another process: one process owns a SQLite file's queue."""
 
 

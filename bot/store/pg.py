@@ -128,7 +128,7 @@ class PgDatabase:
         async with self.connection() as conn:
             await conn.execute(script)
 
-    async def notify(self, channel: str) -> None:
+    async def notify(self, channel: str, payload: str = "") -> None:
         """Wake listeners on ``channel`` (at commit, when inside a transaction)."""
         async with self.connection() as conn:
-            await conn.execute("SELECT pg_notify($1, '')", channel)
+            await conn.execute("SELECT pg_notify($1, $2)", channel, payload)

@@ -8,6 +8,10 @@ from bot.store.db import from_row
 from bot.store.dialect import Db, Row
 from bot.store.records import Space
 
+# NOTIFY channel: a space's settings or policies changed (payload: its id). Other processes on the
+# same Postgres drop what they cached of it; one SQLite process has nobody to tell.
+CONFIG_CHANNEL = "modbot_config"
+
 # The settings an admin may change, with the type each must have.
 SETTINGS: dict[str, type] = {
     "name": str,

@@ -23,7 +23,7 @@ from bot.store.policies import PolicyRepo
 from bot.store.retention import purge_expired_text
 from bot.store.screens import ScreenRepo
 from bot.store.shared_cache import SharedVerdictCache
-from bot.store.spaces import SpaceRepo
+from bot.store.spaces import CONFIG_CHANNEL, SpaceRepo
 from bot.store.stats import StatsRepo
 from bot.store.verdicts import VerdictRepo
 from bot.store.workers import STALE_S, Worker
@@ -93,6 +93,10 @@ class Store:
     def shared_verdicts(self) -> SharedVerdictCache | None:
         """The verdict cache shared across processes (Postgres), or None (SQLite: one process)."""
         return SharedVerdictCache(self.db) if isinstance(self.db, PgDatabase) else None
+
+    async def announce_change(self, space_id: str) -> None:
+        """Tell the other processes on this store that a space's settings or policies changed."""
+        await self.db.notify(CONFIG_CHANNEL, space_id)
 
     async def register_worker(self, stale_s: float = STALE_S) -> Worker:
         """Register this process as a lease owner: its lock, heartbeat and wake-ups (Postgres only)."""

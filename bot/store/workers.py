@@ -24,6 +24,7 @@ import asyncpg
 from bot.core.aio import Supervisor
 from bot.store.inbox import JOBS_CHANNEL
 from bot.store.pg import CONNECT_TIMEOUT_S, PgDatabase
+from bot.store.spaces import CONFIG_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class Worker:
         self._wakeups = 0
         self._woken = asyncio.Event()
         self._supervisor = Supervisor(log)
-        self._listeners: list[Callable[[], None]] = []
+        self._config_listeners: list[Callable[[str], None]] = []
 
     @classmethod
     async def register(cls, db: PgDatabase, *, stale_s: float = STALE_S) -> Worker:
@@ -79,6 +80,7 @@ class Worker:
             worker = cls(db, session, uuid.uuid4().hex, key, stale_s)
             await worker._insert()
             await session.add_listener(JOBS_CHANNEL, worker._on_notify)
+            await session.add_listener(CONFIG_CHANNEL, worker._on_config)
         except BaseException:
             await session.close(timeout=CONNECT_TIMEOUT_S)
             raise
@@ -122,12 +124,15 @@ class Worker:
         try:
             await session.execute("SELECT pg_advisory_lock($1, $2)", LOCK_CLASS, self.lock_key)
             await session.add_listener(JOBS_CHANNEL, self._on_notify)
+            await session.add_listener(CONFIG_CHANNEL, self._on_config)
         except BaseException:
             await session.close(timeout=CONNECT_TIMEOUT_S)
             raise
         self._session = session
         await self._insert()
         self._wake()  # work may have been announced while no one listened
+        for listener in self._config_listeners:  # and settings changed: forget every space's
+            listener("")
 
     async def reap(self) -> int:
         """Give back the leases of dead or hung processes; how many jobs went back to pending."""
@@ -146,6 +151,18 @@ class Worker:
 
     def _on_notify(self, *_args: object) -> None:
         self._wake()
+
+    def on_config_change(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(space_id)`` when any process changed a space's settings or policies
+        ("" when this process may have missed some: forget them all)."""
+        self._config_listeners.append(listener)
+
+    def _on_config(self, _conn: object, _pid: object, _channel: object, payload: object) -> None:
+        for listener in self._config_listeners:
+            try:
+                listener(str(payload))
+            except Exception:
+                log.exception("a settings-change listener failed")
 
     def _wake(self) -> None:
         self._wakeups += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.core_flow.conftest import Env, message, stand_in
+from tests.core_flow.conftest import Env, admin_of, message, stand_in
 from tests.fakes import FakeOllama
 from tests.fakes.recording_platform import RecordingPlatform
 
@@ -39,6 +39,33 @@ async def test_two_processes_share_the_queue_and_flag_each_violation_once(pg_url
             flagged = sorted(f.message_id for f in platform.flags)
             assert flagged == sorted(str(n) for n in range(24) if n % 3 == 0)  # one card each
             assert one.core.pipeline.stats.verdicts + two.core.pipeline.stats.verdicts == 8
+        finally:
+            await two.stop()
+            await one.stop()
+
+
+async def test_a_policy_switched_off_through_one_process_is_off_in_the_other(pg_url: str, tokens) -> None:
+    async with FakeOllama(stand_in) as fake:
+        platform = RecordingPlatform()
+        one, two = Env(fake, platform, pg_url, tokens), Env(fake, platform, pg_url, tokens)
+        try:
+            await one.start()
+            other = await two.start()
+            await one.install("guild-1", "game-cheating")
+            await other.submit(message(1, "selling aimbot, dm me"))  # the other process reads the policy
+            await _settled(one)
+            assert len(fake.requests) == 1
+
+            result = await one.core.admin.set_mode("guild-1", admin_of("guild-1"), "game-cheating", "off")
+            assert result.ok, result.message
+            for _ in range(500):  # the change reaches the other process by NOTIFY
+                if not await other.book.active("guild-1"):
+                    break
+                await asyncio.sleep(0.01)
+            submitted = await other.submit(message(2, "selling aimbot again, dm me"))
+            await _settled(one)
+            assert len(fake.requests) == 1  # no check under a policy its admin switched off
+            assert submitted.candidates == 0
         finally:
             await two.stop()
             await one.stop()

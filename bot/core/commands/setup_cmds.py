@@ -27,6 +27,7 @@ async def setup(ctx: CommandContext, args: Args) -> Reply:
         await store.audit.record(
             ctx.space_id, ctx.actor.user_id, ctx.role, "setup", str(channel or ""), True, detail=settings
         )
+    await store.announce_change(ctx.space_id)
     shown = await show(ctx, args)
     problems = await _platform_check(ctx, str(channel or ""))
     lines = (*shown.lines, *(f"⚠ {p}" for p in problems))
