@@ -32,7 +32,7 @@ from bot.core.ports import Actor, Platform
 from bot.core.screen import Screens, ScreenSettings
 from bot.store import Store
 from bot.store.records import Space
-from bot.store.workers import Worker
+from bot.store.workers import SCREEN_TRAINER, Worker
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,10 @@ class ModerationCore:
         await self.pipeline.recover()
         if self.screens is not None:
             await self.screens.load()
-            self._tasks.spawn("screen-trainer", self.screens.run, restart=True)
+            lead = None
+            if self._worker is not None:  # one process trains, the others load what it stores
+                lead = functools.partial(self._worker.try_duty, SCREEN_TRAINER)
+            self._tasks.spawn("screen-trainer", functools.partial(self.screens.run, lead), restart=True)
         for pool in self.classifier.pools():
             probes = functools.partial(pool.watch, self.settings.endpoint_probe_s)
             self._tasks.spawn(f"endpoint-probes-tier{pool.tier}", probes, restart=True)

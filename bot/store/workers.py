@@ -29,6 +29,8 @@ from bot.store.spaces import CONFIG_CHANNEL
 log = logging.getLogger(__name__)
 
 LOCK_CLASS = 4241  # first key of the two-int advisory locks that mark live workers
+DUTY_LOCK_CLASS = 4243  # first key of the locks of duties one process does at a time
+SCREEN_TRAINER = 1  # duty: learn decisions and retrain the screens (others load what it stores)
 HEARTBEAT_S = 1.0
 STALE_S = 5.0
 
@@ -68,6 +70,8 @@ class Worker:
         self._woken = asyncio.Event()
         self._supervisor = Supervisor(log)
         self._config_listeners: list[Callable[[str], None]] = []
+        self._duties: set[int] = set()
+        self._session_lock = asyncio.Lock()  # one statement at a time on the session
 
     @classmethod
     async def register(cls, db: PgDatabase, *, stale_s: float = STALE_S) -> Worker:
@@ -108,11 +112,12 @@ class Worker:
     async def beat(self) -> None:
         """Say this process is alive. If it had been declared dead (it hung), register again: the
         leases it held were given back, so it starts with none. A lost session is opened again."""
-        if self._session.is_closed():
-            await self._reconnect()
-        status = await self._session.execute(
-            "UPDATE workers SET heartbeat_at = $1 WHERE id = $2", self.db.now(), self.id
-        )
+        async with self._session_lock:
+            if self._session.is_closed():
+                await self._reconnect()
+            status = await self._session.execute(
+                "UPDATE workers SET heartbeat_at = $1 WHERE id = $2", self.db.now(), self.id
+            )
         if status.endswith(" 0"):
             log.warning("worker %s was declared dead (hung?); its leases were given back", self.id)
             await self._insert()
@@ -129,6 +134,7 @@ class Worker:
             await session.close(timeout=CONNECT_TIMEOUT_S)
             raise
         self._session = session
+        self._duties.clear()  # their locks went with the old session; another process may hold them
         await self._insert()
         self._wake()  # work may have been announced while no one listened
         for listener in self._config_listeners:  # and settings changed: forget every space's
@@ -151,6 +157,19 @@ class Worker:
 
     def _on_notify(self, *_args: object) -> None:
         self._wake()
+
+    async def try_duty(self, duty: int) -> bool:
+        """Whether this process does ``duty`` (taking it if no process does). The lock lives with
+        this process's session: when the process dies, another one takes the duty over."""
+        async with self._session_lock:
+            if duty in self._duties and not self._session.is_closed():
+                return True
+            if self._session.is_closed():
+                return False  # the heartbeat opens a new session; try again after it
+            if await self._session.fetchval("SELECT pg_try_advisory_lock($1, $2)", DUTY_LOCK_CLASS, duty):
+                self._duties.add(duty)
+                return True
+            return False
 
     def on_config_change(self, listener: Callable[[str], None]) -> None:
         """Call ``listener(space_id)`` when any process changed a space's settings or policies

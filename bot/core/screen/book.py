@@ -15,6 +15,7 @@ import logging
 import random
 import zlib
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -356,8 +357,12 @@ class Screens:
         self._recent.pop(policy_id, None)  # a new model earns a fresh look
         return True
 
-    async def run(self) -> None:
-        """Background: learn decisions and retrain policies with new labels. Runs until cancelled."""
+    async def run(self, lead: Callable[[], Awaitable[bool]] | None = None) -> None:
+        """Background: learn decisions and retrain policies with new labels. Runs until cancelled.
+
+        With `lead` (several processes on one store), only the process it answers True for trains;
+        the others take the models it stores, so every process scores with the same screens.
+        """
         while True:
             timed_out = False
             try:
@@ -366,9 +371,33 @@ class Screens:
             except TimeoutError:
                 timed_out = True
             self._wake.clear()
+            if lead is not None and not await lead():
+                await self.follow()
+                continue
             await self.learn_decisions()
             for policy_id in self.due(any_new=timed_out):
                 await self.retrain(policy_id)
+
+    async def follow(self) -> int:
+        """Take the models another process trained and stored since; how many were newer."""
+        newer = 0
+        for row in await self.store.screens.latest_models():
+            current = self.model(row.policy_id)
+            if current is not None and current.version >= row.version:
+                continue
+            try:
+                model = ScreenModel.from_blob(row.policy_id, row.version, row.weights, row.meta_json)
+            except (ValueError, KeyError) as exc:
+                log.error("stored screen %s v%d is unusable: %s", row.policy_id, row.version, exc)
+                continue
+            self._stored[row.policy_id] = model
+            if (state := self._policies.get(row.policy_id)) is not None:
+                state.model = model
+                state.new_labels = 0  # the trainer has them
+            newer += 1
+        if newer:
+            self._generation += 1
+        return newer
 
     def due(self, *, any_new: bool = False) -> list[str]:
         """Policies with enough new labels to retrain (with `any_new`, any new label at all)."""
