@@ -10,8 +10,9 @@ backlog is abandoned when the quiet messages are done.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bench.emulator_proc import EmulatorProcess
@@ -45,13 +46,24 @@ async def _one_run(
     mean_latency_s: float,
     time_scale: float,
     seed: int,
+    database: str | None = None,
+    processes: int = 1,
 ) -> dict[str, Any]:
     policy_ids = sorted(library_yaml())
     keys = job_keys(quiet)
     async with (
         EmulatorProcess(slots=slots, mean_latency_s=mean_latency_s, time_scale=time_scale, seed=seed) as emu,
-        CoreRig(emu.url, workers=slots, time_scale=time_scale) as rig,
+        contextlib.AsyncExitStack() as stack,
     ):
+        # Several processes share the GPU's slots: as many model workers in all as with one.
+        workers = max(1, slots // processes)
+        rig = await stack.enter_async_context(
+            CoreRig(emu.url, workers=workers, time_scale=time_scale, database=database)
+        )
+        for _ in range(processes - 1):
+            await stack.enter_async_context(
+                CoreRig(emu.url, workers=workers, time_scale=time_scale, database=database, beside=rig)
+            )
         await rig.add_space("quiet", policy_ids)
         await rig.add_space("flood", policy_ids)
         step = interval_s * time_scale
@@ -71,7 +83,7 @@ async def _one_run(
                 flood_late = float("nan")  # still submitting: the flood outlasted the quiet run
         waits = [x / time_scale for x in rig.verdict_latencies(keys)]
         flood_keys = [k for k in rig.submitted if k[0] == "flood"]
-        queued = rig.core.pipeline.scheduler.depth("flood")
+        queued = await _flood_waiting(rig)
         util = emu.stats(t0, time.monotonic())["utilisation"]
     return {
         "quiet_jobs": len(keys),
@@ -86,6 +98,15 @@ async def _one_run(
     }
 
 
+async def _flood_waiting(rig: CoreRig) -> int:
+    if rig.database is None:
+        return rig.core.pipeline.scheduler.depth("flood")
+    row = await rig.core.store.db.fetchone(
+        "SELECT COUNT(*) AS n FROM inbox WHERE space_id = 'flood' AND status = 'pending'"
+    )
+    return int(row["n"]) if row else 0
+
+
 async def run_fairness(
     texts: Sequence[str],
     *,
@@ -96,7 +117,10 @@ async def run_fairness(
     mean_latency_s: float,
     time_scale: float,
     seed: int,
+    database: Callable[[], str] | None = None,
+    processes: int = 1,
 ) -> dict[str, Any]:
+    """With `database` (a fresh postgresql:// URL per call), `processes` cores share it."""
     policy_ids = sorted(library_yaml())
     seen: set[str] = set()
     quiet = plan(
@@ -123,6 +147,8 @@ async def run_fairness(
                 mean_latency_s=mean_latency_s,
                 time_scale=time_scale,
                 seed=seed,
+                database=database() if database else None,
+                processes=processes,
             )
         )
     alone, flooded = runs

@@ -113,18 +113,24 @@ class CoreRig:
         time_scale: float,
         timeout_s: float = 120.0,
         classifier: TieredClassifier | None = None,
+        database: str | None = None,
+        beside: CoreRig | None = None,
     ) -> None:
-        """`classifier` (e.g. a pool of endpoints) replaces the single Ollama at `model_url`."""
+        """`classifier` (e.g. a pool of endpoints) replaces the single Ollama at `model_url`;
+        `database` (a postgresql:// URL) replaces the temporary SQLite file; a rig `beside` another
+        on the same Postgres is a second process: it shares the first one's timings."""
         self.model_url = model_url
+        self.database = database
         self._given = classifier
         self.workers = workers
         self.time_scale = time_scale
         self.timeout_s = timeout_s
         self.platform = BenchPlatform()
-        self.submitted: dict[Key, float] = {}
-        self.verdicts: dict[tuple[str, str, str], float] = {}  # (space, msg, policy) -> time
+        self.submitted: dict[Key, float] = beside.submitted if beside else {}
+        # (space, msg, policy) -> time
+        self.verdicts: dict[tuple[str, str, str], float] = beside.verdicts if beside else {}
         self.violations = 0
-        self._verdict_seen = asyncio.Event()
+        self._verdict_seen: asyncio.Event = beside._verdict_seen if beside else asyncio.Event()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._store: Store | None = None
         self._classifier: TieredClassifier | None = None
@@ -138,7 +144,7 @@ class CoreRig:
 
     async def __aenter__(self) -> Self:
         self._tmp = tempfile.TemporaryDirectory(prefix="modbot-bench-")
-        self._store = await Store.open(Path(self._tmp.name) / "modbot.db")
+        self._store = await Store.open(self.database or Path(self._tmp.name) / "modbot.db")
         self._classifier = self._given or TieredClassifier(
             OllamaTier(OllamaSettings(host=self.model_url, timeout_s=self.timeout_s))
         )
