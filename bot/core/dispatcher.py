@@ -19,7 +19,7 @@ from bot.core.ports import Platform, PlatformResult
 from bot.core.redact import redact
 from bot.core.views import MemberNotice
 from bot.store import Store
-from bot.store.claims import SharedQueue
+from bot.store.claims import OutboxClaim, SharedQueue
 from bot.store.records import Case, OutboxItem, Space
 
 log = logging.getLogger(__name__)
@@ -85,16 +85,17 @@ class OutboxDispatcher:
 
     async def run_once(self) -> int:
         async with self._lock:
+            work: list[tuple[OutboxItem, OutboxClaim | None]]
             if self._shared is not None:
                 queue, owner = self._shared
-                items = [claim.item for claim in await queue.claim_outbox(owner)]
+                work = [(claim.item, claim) for claim in await queue.claim_outbox(owner)]
             else:
-                items = await self.store.outbox.due(self._now())
-            for item in items:
+                work = [(item, None) for item in await self.store.outbox.due(self._now())]
+            for item, claim in work:
                 if self._stopping:
                     break
-                await self._deliver(item)
-            return len(items)
+                await self._deliver(item, claim)
+            return len(work)
 
     async def finish(self, timeout_s: float = 10.0) -> None:
         """Stop after the item being delivered, so a posted card is recorded as posted.
@@ -110,7 +111,11 @@ class OutboxDispatcher:
         except TimeoutError:
             log.warning("the outbox was still delivering after %.0f s; stopping anyway", timeout_s)
 
-    async def _deliver(self, item: OutboxItem) -> None:
+    async def _deliver(self, item: OutboxItem, claim: OutboxClaim | None = None) -> None:
+        if claim is not None and self._shared is not None and not await self._shared[0].outbox_held(claim):
+            # This process was paused long enough to be declared dead: another one has the item.
+            log.warning("outbox item %d was taken over by another process; not sending it", item.id)
+            return
         case = await self.store.cases.get(item.case_id) if item.case_id is not None else None
         space = await self.store.spaces.get(item.space_id)
         if space is None or case is None:
@@ -133,7 +138,11 @@ class OutboxDispatcher:
         if result.ok:
             if item.kind in ("post_flag", "update_flag") and result.ref and not case.flag_ref:
                 await self.store.cases.set_flag_ref(case.id, result.ref)
-            await self.store.outbox.done(item.id)
+            if claim is not None and self._shared is not None:
+                if not await self._shared[0].outbox_done(claim):
+                    log.warning("outbox item %d was sent after its claim was taken back", item.id)
+            else:
+                await self.store.outbox.done(item.id)
             self.delivered += 1
             log.info("%s done for case %s", item.kind, case.id,
                      extra={"case_id": case.id, "space_id": case.space_id, "kind": item.kind})  # fmt: skip
@@ -143,7 +152,11 @@ class OutboxDispatcher:
         if not result.retryable or attempts >= self.max_attempts:
             log.error("giving up on %s for case %s: %s", item.kind, item.case_id, result.error)
             async with self.store.transaction():
-                await self.store.outbox.fail(item.id, result.error)
+                if claim is not None and self._shared is not None:
+                    if not await self._shared[0].outbox_fail(claim, result.error):
+                        return  # taken over: its new owner decides
+                else:
+                    await self.store.outbox.fail(item.id, result.error)
                 if item.kind == "dm":
                     # A member's closed DMs are about that member, not the setup: the card says
                     # the member was not told.
@@ -156,7 +169,10 @@ class OutboxDispatcher:
             return
         delay = min(300.0, self.retry_base_s * 2 ** min(attempts - 1, 8))
         self.retries += 1
-        await self.store.outbox.retry_later(item.id, self._now() + delay, result.error)
+        if claim is not None and self._shared is not None:
+            await self._shared[0].outbox_retry_later(claim, self._now() + delay, result.error)
+        else:
+            await self.store.outbox.retry_later(item.id, self._now() + delay, result.error)
 
     async def _call(self, platform: Platform, item: OutboxItem, case: Case, space: Space) -> PlatformResult:
         kind = item.kind

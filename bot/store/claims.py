@@ -186,6 +186,14 @@ class SharedQueue:
             )  # fmt: skip
         return [OutboxClaim(item_from_row(r), owner, int(r["lease_token"])) for r in sorted(rows, key=_by_id)]
 
+    async def outbox_held(self, claim: OutboxClaim) -> bool:
+        """Whether the claim is still this process's (not taken back while it was paused)."""
+        async with self._db.connection() as conn:
+            token = await conn.fetchval(
+                "SELECT lease_token FROM outbox WHERE id = $1 AND status = 'pending'", claim.item.id
+            )
+        return token is not None and int(token) == claim.token
+
     async def outbox_done(self, claim: OutboxClaim) -> bool:
         return await self._outbox_move(claim, "status = 'done', last_error = NULL", ())
 
