@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from bot.store.dialect import Db
 
-RANKS = {"tier1": 1, "tier2": 2, "moderator": 3}
+# "offer": a model's verdict on a message the screen itself chose (rank as tier 1). Such labels
+# train, but never judge a promotion: the screen that chose them would be marked on its own picks.
+RANKS = {"offer": 1, "tier1": 1, "tier2": 2, "moderator": 3}
 _DECIDED = {"removed": 1, "timed_out": 1, "upheld": 1, "dismissed": 0, "overturned": 0}
 
 
@@ -28,6 +30,7 @@ class LabelRow:
     space_id: str
     features: bytes
     label: int
+    source: str = "tier1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +99,14 @@ class ScreenRepo:
     async def labels(self, policy_id: str, limit: int) -> list[LabelRow]:
         """The newest `limit` labels of a policy, oldest first."""
         rows = await self._db.fetchall(
-            "SELECT message_id, space_id, features, label FROM (SELECT * FROM screen_labels "
+            "SELECT message_id, space_id, features, label, source FROM (SELECT * FROM screen_labels "
             "WHERE policy_id = ? ORDER BY id DESC LIMIT ?) AS newest ORDER BY id",
             (policy_id, limit),
         )
-        return [LabelRow(r["message_id"], r["space_id"], bytes(r["features"]), int(r["label"])) for r in rows]
+        return [
+            LabelRow(r["message_id"], r["space_id"], bytes(r["features"]), int(r["label"]), str(r["source"]))
+            for r in rows
+        ]
 
     async def trim_labels(self, policy_id: str, keep: int) -> int:
         """Forget all but the newest `keep` labels of a policy (bounded storage)."""

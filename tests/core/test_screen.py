@@ -52,15 +52,18 @@ def verdict(policy: Policy, violation: bool) -> Verdict:
     )  # fmt: skip
 
 
-async def teach(screens: Screens, policy: Policy, n: int, seed: int, *, poison: bool = False) -> None:
-    """`n` labels, a quarter violations; `poison` flips every label that trains (not those held back)."""
+async def teach(
+    screens: Screens, policy: Policy, n: int, seed: int, *, poison: bool = False, reason: str = "keyword"
+) -> None:
+    """`n` labels, a quarter violations; `poison` flips every label that trains (not those held back);
+    `reason` is why the model checked them (keyword hits by default)."""
     rng = random.Random(seed)
     for i in range(n):
         bad = i % 4 == 0
         text = violation(rng) if bad else benign(rng)
         n_id = seed * 100_000 + i
         flip = poison and not held_back(f"s1:m{n_id}")
-        await screens.observe(job(n_id, text), policy, verdict(policy, bad != flip))
+        await screens.observe(job(n_id, text, reason=reason), policy, verdict(policy, bad != flip))
 
 
 def recall_on_fresh(screens: Screens, policy: Policy, seed: int = 99) -> float:
@@ -199,3 +202,15 @@ def test_recall_is_judged_where_the_screen_operates_not_at_a_fixed_probability()
     stored = ScreenModel("p", ranker.weights, ranker.intercept, threshold=line)
     again = ScreenModel.from_blob("p", 1, *stored.to_blob())
     assert again.threshold == pytest.approx(line) and again.selects(held[0].features)
+
+
+async def test_the_screens_own_picks_train_it_but_never_judge_its_promotion(store, library):
+    policy = library["spam-self-promotion"]
+    screens = Screens(store, ScreenSettings(retrain_after=10_000))
+    await screens.ready([policy])
+    await teach(screens, policy, 200, seed=1, reason="screen")  # every label on an offer it made
+    assert not await screens.retrain(policy.id)  # nothing unbiased to measure a candidate on
+    assert screens.model(policy.id).version == 0 and screens.stats.kept_predecessor == 1
+    await teach(screens, policy, 200, seed=3)  # keyword hits: some are held back to judge
+    assert await screens.retrain(policy.id)
+    assert recall_on_fresh(screens, policy) >= 0.9

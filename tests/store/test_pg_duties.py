@@ -3,6 +3,7 @@ taken over when that process dies, and the others score with the models it store
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 from bot.core.screen import Screens, ScreenSettings
@@ -19,6 +20,10 @@ async def test_one_process_holds_a_duty_and_another_takes_it_when_it_dies(pg_url
         assert await first.try_duty(SCREEN_TRAINER)  # it keeps it
         assert not await second.try_duty(SCREEN_TRAINER)
         await first.crash()  # killed: its session, and the lock with it, are gone
+        for _ in range(500):  # the server notices the closed connection a moment later
+            if await second.try_duty(SCREEN_TRAINER):
+                break
+            await asyncio.sleep(0.01)
         assert await second.try_duty(SCREEN_TRAINER)
         await second.close()
     finally:

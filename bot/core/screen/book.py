@@ -263,7 +263,7 @@ class Screens:
         """A verdict arrived: remember it as a label, and as a random check when it was one."""
         try:
             await self.ready([policy])
-            source = "tier2" if verdict.tier >= 2 else "tier1"
+            source = "tier2" if verdict.tier >= 2 else "offer" if job.match_reason == "screen" else "tier1"
             idx = features(PreparedText.of(job.text), job.space_id)
             await self.store.screens.add_label(
                 policy.id, job.space_id, job.message_id, idx.tobytes(), int(verdict.violation), source
@@ -325,10 +325,13 @@ class Screens:
                 Labelled(np.frombuffer(r.features, dtype=np.uint16), r.label, f"{r.space_id}:{r.message_id}")
                 for r in stored
             ]
-            training = state.bootstrap + [r for r in rows if not held_back(r.key)]
+            # Held back: one label in five, except those on the screen's own offers (which would
+            # favour the model that chose them); they train instead.
+            judged = [held_back(r.key) and s.source != "offer" for r, s in zip(rows, stored, strict=True)]
+            training = state.bootstrap + [r for r, j in zip(rows, judged, strict=True) if not j]
             weight, take = self.settings.traffic_weight, int(self.settings.traffic_ratio * len(training))
             training += [Labelled(idx, 0, weight=weight) for idx in traffic[-take:]] if take else []
-            test = [r for r in rows if held_back(r.key)]
+            test = [r for r, j in zip(rows, judged, strict=True) if j]
             candidate = train(policy_id, training)
             if candidate is None:
                 return None, None, None, len(training), 0.0
