@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.cli import main
@@ -27,10 +29,14 @@ class WorkerProcess:
         self.log = log
 
     @classmethod
-    async def start(cls, database_url: str, ollama_url: str, log: Path) -> WorkerProcess:
+    async def start(
+        cls, database_url: str, ollama_url: str, log: Path, metrics_port: int | None = None
+    ) -> WorkerProcess:
         env = {**os.environ, "DATABASE_URL": database_url, "OLLAMA_HOST": ollama_url, "PYTHONPATH": str(ROOT)}
         for name in ("MODEL_ENDPOINTS", "ESCALATION_URL", "METRICS_PORT", "DATABASE_PATH"):
             env.pop(name, None)
+        if metrics_port is not None:
+            env["METRICS_PORT"] = str(metrics_port)
         with log.open("wb") as out:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot", "worker", cwd=log.parent, env=env,
@@ -61,6 +67,12 @@ class WorkerProcess:
             self.proc.kill()
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 async def _settled(env: Env) -> dict[str, int]:
     for _ in range(2000):  # bounded: the worker claims on NOTIFY, or within a poll interval
         jobs = await env.store.inbox.counts()
@@ -84,7 +96,8 @@ async def test_a_worker_process_classifies_the_queue_and_the_bot_posts_the_cards
             texts = [f"selling aimbot number {n}" if n % 3 == 0 else f"gg, nice round {n}" for n in range(18)]
             for n, text in enumerate(texts[:9]):  # waiting before the worker starts
                 await core.submit(message(n, text))
-            worker = await WorkerProcess.start(pg_url, donor.url, tmp_path / "worker.log")
+            port = _free_port()
+            worker = await WorkerProcess.start(pg_url, donor.url, tmp_path / "worker.log", port)
             log = await worker.logged("serves tier 1 on")
             assert donor.url.removeprefix("http://") in log  # which endpoint it serves
             for n, text in enumerate(texts[9:], 9):  # announced to the running worker
@@ -99,6 +112,12 @@ async def test_a_worker_process_classifies_the_queue_and_the_bot_posts_the_cards
             assert flagged == [str(n) for n in range(18) if n % 3 == 0]  # one card each, by the bot
             pids = {int(r["pid"]) for r in await bot.store.db.fetchall("SELECT pid FROM workers")}
             assert worker.proc.pid in pids  # registered (lock and heartbeat) beside the bot
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+                metrics = (await http.get("/metrics")).text
+                ready = await http.get("/readyz")
+            assert "modbot_verdicts_total 6.0" in metrics  # the worker's own figures, on Postgres
+            assert 'modbot_jobs{status="done"} 6.0' in metrics
+            assert ready.status_code == 200 and ready.json()["ready"] is True
 
             assert await worker.terminate() == 0
             pids = {int(r["pid"]) for r in await bot.store.db.fetchall("SELECT pid FROM workers")}
