@@ -103,4 +103,5 @@ def _log_serving(core: ModerationCore) -> None:
                      extra={"endpoint": e.name, "worker_id": core.worker_id})  # fmt: skip
     if classifier.tier2 is None:
         log.warning("no tier-2 model here (ESCALATION_URL or a MODEL_ENDPOINTS tier=120b entry): "
-                    "the jobs this worker claims get the tier-1 answer only")  # fmt: skip
+                    "appeals and Escalate are left to the `modbot run` processes, and this worker's "
+                    "unsure or severe verdicts are not sent on to a 120b")  # fmt: skip

@@ -118,7 +118,10 @@ class ModerationCore:
             self._worker.on_config_change(self.book.invalidate)
             self._worker.start()
             shared = self.store.shared_queue()
-            self.pipeline.use_shared_queue(shared, self._worker)
+            # A worker without a 120b leaves appeals and Escalate to the `modbot run` processes
+            # (they claim everything, so no job waits for a tier 2 that no process has).
+            escalations = not self.settings.classify_only or self.classifier.tier2 is not None
+            self.pipeline.use_shared_queue(shared, self._worker, escalations=escalations)
             self.outbox.use_shared_queue(shared, self._worker.id)
         await self.pipeline.recover()
         if self.screens is not None:

@@ -5,6 +5,7 @@ only classifies, and a SIGTERM never loses the job it was working on."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from bot.cli import main
+from bot.store.records import NewJob
 from tests.conftest import ROOT
 from tests.core_flow.conftest import Env, message, stand_in
 from tests.fakes import FakeOllama, Reply
@@ -73,11 +75,11 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def _settled(env: Env) -> dict[str, int]:
+async def _settled(env: Env, pending: int = 0) -> dict[str, int]:
     for _ in range(2000):  # bounded: the worker claims on NOTIFY, or within a poll interval
         jobs = await env.store.inbox.counts()
         outbox = await env.store.outbox.counts()
-        if jobs["pending"] == jobs["leased"] == 0 and outbox["pending"] == 0:
+        if jobs["pending"] == pending and jobs["leased"] == 0 and outbox["pending"] == 0:
             return jobs
         await asyncio.sleep(0.02)
     raise AssertionError(f"not settled: {jobs}, {outbox}")
@@ -96,15 +98,23 @@ async def test_a_worker_process_classifies_the_queue_and_the_bot_posts_the_cards
             texts = [f"selling aimbot number {n}" if n % 3 == 0 else f"gg, nice round {n}" for n in range(18)]
             for n, text in enumerate(texts[:9]):  # waiting before the worker starts
                 await core.submit(message(n, text))
+            # An appeal's second opinion asks for tier 2, which this donor does not have.
+            appeal = NewJob.from_message(
+                message(99, "selling aimbot, appealed"), policy_id="game-cheating", policy_version=1,
+                policy_hash="h", match_reason="appeal",
+            )  # fmt: skip
+            [appeal_id] = await bot.store.inbox.add_many([dataclasses.replace(appeal, escalate=True)])
             port = _free_port()
             worker = await WorkerProcess.start(pg_url, donor.url, tmp_path / "worker.log", port)
             log = await worker.logged("serves tier 1 on")
             assert donor.url.removeprefix("http://") in log  # which endpoint it serves
             for n, text in enumerate(texts[9:], 9):  # announced to the running worker
                 await core.submit(message(n, text))
-            jobs = await _settled(bot)
+            jobs = await _settled(bot, pending=1)
 
             assert jobs["done"] == 6
+            left = await bot.store.inbox.get(appeal_id)
+            assert left is not None and left.status == "pending"  # left to a process with a 120b
             rows = await bot.store.db.fetchall("SELECT job_id, COUNT(*) AS n FROM verdicts GROUP BY job_id")
             assert len(rows) == 6 and {int(r["n"]) for r in rows} == {1}  # one verdict per job
             assert len(donor.requests) == 6 and bot_model.requests == []  # the donor's GPU did the work
