@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from bot.config import Settings
 from bot.config_endpoints import EndpointSpec
@@ -25,6 +26,8 @@ from bot.core.screen import ScreenSettings
 from bot.core.service import CoreSettings, ModerationCore
 from bot.core.tokens import TokenCounter, load_encoding
 from bot.store import Store
+
+Role = Literal["run", "worker"]  # every duty, or only classifying (a donated GPU)
 
 
 @dataclass
@@ -91,18 +94,23 @@ def build_endpoint(settings: Settings, toolkit: Toolkit, spec: EndpointSpec) -> 
     return Endpoint(spec.name, client, spec.slots, CircuitBreaker())
 
 
-def build_pool(settings: Settings, toolkit: Toolkit, tier: int = 1) -> EndpointPool | None:
-    """The MODEL_ENDPOINTS of one tier as a pool (None when none are listed): what the bot's
-    workers call, and what a process that only classifies (a future `modbot worker`) needs."""
+def build_pool(
+    settings: Settings, toolkit: Toolkit, tier: int = 1, *, pooled: bool = False
+) -> EndpointPool | None:
+    """The MODEL_ENDPOINTS of one tier as a pool (None when none are listed). With ``pooled``
+    (`modbot worker`), a tier 1 without MODEL_ENDPOINTS is a pool of the one OLLAMA_HOST, so
+    its model is probed and logged like any donated endpoint's."""
     specs = settings.endpoints(tier)
+    if not specs and pooled and tier == 1:
+        specs = [EndpointSpec("ollama", settings.ollama_host, settings.ollama_slots)]
     if not specs:
         return None
     return EndpointPool([build_endpoint(settings, toolkit, spec) for spec in specs], tier=tier)
 
 
-def build_classifier(settings: Settings, toolkit: Toolkit) -> TieredClassifier:
+def build_classifier(settings: Settings, toolkit: Toolkit, *, pooled: bool = False) -> TieredClassifier:
     # Without MODEL_ENDPOINTS: the single Ollama and optional ESCALATION_URL, exactly as before.
-    tier1: Classifier = build_pool(settings, toolkit, 1) or ollama_tier(
+    tier1: Classifier = build_pool(settings, toolkit, 1, pooled=pooled) or ollama_tier(
         settings, settings.ollama_host, settings.ollama_model
     )
     tier2: Classifier | None = build_pool(settings, toolkit, 2)
@@ -120,10 +128,10 @@ class Engine:
 
 
 @asynccontextmanager
-async def build_engine(settings: Settings) -> AsyncIterator[Engine]:
+async def build_engine(settings: Settings, *, pooled: bool = False) -> AsyncIterator[Engine]:
     # Loading the encoding reads a 3 MB file: keep it off the event loop.
     toolkit = await asyncio.to_thread(build_toolkit, settings)
-    classifier = build_classifier(settings, toolkit)
+    classifier = build_classifier(settings, toolkit, pooled=pooled)
     try:
         yield Engine(toolkit, classifier)
     finally:
@@ -144,10 +152,15 @@ async def build_runtime(
     database: str | Path | None = None,
     *,
     background: bool = True,
+    role: Role = "run",
 ) -> AsyncIterator[Runtime]:
     """Everything the bot runs: storage, models, the core and (unless `background` is False, as
-    for `modbot admin`, which must not classify or deliver) its background work."""
-    async with build_engine(settings) as engine:
+    for `modbot admin`, which must not classify or deliver) its background work.
+
+    ``role="worker"`` (`modbot worker`, a donated GPU): the same core, running only its model
+    workers, their endpoint probes and its heartbeat on the shared Postgres queue."""
+    worker = role == "worker"
+    async with build_engine(settings, pooled=worker) as engine:
         store = await Store.open(
             database if database is not None else settings.database, pool_size=settings.database_pool_size
         )
@@ -168,7 +181,9 @@ async def build_runtime(
                 CoreSettings(
                     workers=settings.tier1_slots,
                     endpoint_probe_s=settings.endpoint_probe_s,
-                    screen=screen_settings(settings),
+                    # A worker trains no screen: the `modbot run` processes do that.
+                    screen=None if worker else screen_settings(settings),
+                    classify_only=worker,
                 ),
             )
             if not background:

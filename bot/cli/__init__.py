@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from bot.cli import admin_cmd, check_cmd, eval_cmd, policy_cmds, room_cmds, run_cmd
+from bot.cli import admin_cmd, check_cmd, eval_cmd, policy_cmds, room_cmds, run_cmd, worker_cmd
 from bot.config import Settings
 from bot.core.redact import RedactFilter, redact
 from bot.ops import doctor_cmd
@@ -24,6 +24,7 @@ EPILOG = """examples:
   modbot eval --policy spam-self-promotion --data sms.tsv --text-field 1 --label-field 0
   modbot admin setup --space 123 --mod-channel 456 --platform discord
   modbot admin policy enable --space 123 --policy game-cheating
+  modbot worker                  # lend a GPU to a deployment on Postgres (DATABASE_URL)
 
 settings come from the environment or .env (see .env.example)."""
 
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     run_cmd.register(sub)
+    worker_cmd.register(sub)
     doctor_cmd.register(sub)
     check_cmd.register(sub)
     policy_cmds.register(sub)

@@ -55,7 +55,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
             "(see .env.example); to try the bot locally use `modbot chat`"
         )
         return 2
-    stop = stop or _stop_on_signals()
+    stop = stop or stop_on_signals()
     async with build_runtime(settings, {a.name: a.port for a in adapters}) as runtime:
         _log_policies(runtime.engine.toolkit.load_policies()[1])
         async with contextlib.AsyncExitStack() as stack:
@@ -76,7 +76,7 @@ def _log_policies(problems: list[Any]) -> None:
         log.log(logging.INFO if problem.warning else logging.WARNING, "%s", problem)
 
 
-def _stop_on_signals() -> asyncio.Event:
+def stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -117,10 +117,13 @@ class LocalQueue:
 class SharedJobQueue:
     """Several processes on one Postgres: claims in SQL, fenced by this process's worker id."""
 
-    def __init__(self, queue: SharedQueue, worker: Worker, scheduler: FairScheduler) -> None:
+    def __init__(
+        self, queue: SharedQueue, worker: Worker, scheduler: FairScheduler, *, escalations: bool = True
+    ) -> None:
         self.queue = queue
         self.worker = worker
         self.scheduler = scheduler  # screen offers only: certain jobs live in the table
+        self.escalations = escalations  # False: leave jobs that ask for tier 2 to other processes
 
     def __len__(self) -> int:
         return len(self.scheduler)
@@ -131,7 +134,7 @@ class SharedJobQueue:
     async def next(self) -> Lease | Offer | int:
         while True:
             seen = self.worker.wakeups
-            claim = await self.queue.claim(self.worker.id)
+            claim = await self.queue.claim(self.worker.id, escalations=self.escalations)
             if claim is not None:
                 return Lease(claim.job, claim)
             polled = self.scheduler.poll()

@@ -155,9 +155,10 @@ class Pipeline:
             self._enqueue(space_id, job_id)
         return len(ids)
 
-    def use_shared_queue(self, queue: SharedQueue, worker: Worker) -> None:
-        """Several processes on one Postgres: claim jobs in SQL as ``worker`` (before ``recover``)."""
-        self.queue = SharedJobQueue(queue, worker, self.scheduler)
+    def use_shared_queue(self, queue: SharedQueue, worker: Worker, *, escalations: bool = True) -> None:
+        """Several processes on one Postgres: claim jobs in SQL as ``worker`` (before ``recover``);
+        ``escalations=False`` leaves the jobs that ask for tier 2 to the processes that have one."""
+        self.queue = SharedJobQueue(queue, worker, self.scheduler, escalations=escalations)
 
     def _enqueue(self, space_id: str, job_id: int, delay_s: float = 0.0) -> None:
         self._idle.clear()

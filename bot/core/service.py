@@ -48,6 +48,9 @@ class CoreSettings:
     counts_flush_s: float = 10.0
     endpoint_probe_s: float = 15.0  # how often a pool's endpoints are asked for their model
     screen: ScreenSettings | None = None  # None: keywords only, no learned screen
+    # `modbot worker` (a donated GPU): model workers, their probes and the heartbeat only; no
+    # outbox, retention or counts (the `modbot run` processes on the same Postgres do those).
+    classify_only: bool = False
 
 
 class ModerationCore:
@@ -105,6 +108,8 @@ class ModerationCore:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
+        if self.settings.classify_only and not self.store.shared:
+            raise ValueError("a classify-only core shares nothing without Postgres (DATABASE_URL)")
         for space in await self.store.spaces.list():
             self._remember(space)
         if self.store.shared:  # Postgres: this process is one of several claiming from one queue
@@ -113,7 +118,10 @@ class ModerationCore:
             self._worker.on_config_change(self.book.invalidate)
             self._worker.start()
             shared = self.store.shared_queue()
-            self.pipeline.use_shared_queue(shared, self._worker)
+            # A worker without a 120b leaves appeals and Escalate to the `modbot run` processes
+            # (they claim everything, so no job waits for a tier 2 that no process has).
+            escalations = not self.settings.classify_only or self.classifier.tier2 is not None
+            self.pipeline.use_shared_queue(shared, self._worker, escalations=escalations)
             self.outbox.use_shared_queue(shared, self._worker.id)
         await self.pipeline.recover()
         if self.screens is not None:
@@ -127,9 +135,16 @@ class ModerationCore:
             self._tasks.spawn(f"endpoint-probes-tier{pool.tier}", probes, restart=True)
         for n in range(self.settings.workers):
             self._tasks.spawn(f"model-worker-{n}", self.pipeline.worker, restart=True)
+        if self.settings.classify_only:
+            return
         self._tasks.spawn("outbox", lambda: self.outbox.run(self.settings.outbox_poll_s), restart=True)
         self._tasks.spawn("retention", self._retention_loop, restart=True)
         self._tasks.spawn("counts", self._counts_loop, restart=True)
+
+    @property
+    def worker_id(self) -> str | None:
+        """This process's id on the shared queue (its leases' owner); None on SQLite."""
+        return self._worker.id if self._worker is not None else None
 
     async def stop(self) -> None:
         await self.outbox.finish()

@@ -36,28 +36,40 @@ _TOKENS = (
     f"CASE WHEN t.tokens IS NULL THEN GREATEST(1.0, {_BUDGET} / 4.0) "
     f"ELSE LEAST(GREATEST(1.0, {_BUDGET} / 4.0), t.tokens + ($1 - t.tokens_at) * {_BUDGET} / 60.0) END"
 )
-_NEXT_SPACE = f"""
+# A claimer without a tier-2 model (a donor's `modbot worker`) leaves escalations to the others.
+_NO_ESCALATIONS = " AND escalate = 0"
+
+
+def _next_space(only: str) -> str:
+    return f"""
 SELECT t.space_id FROM space_turns t
 WHERE EXISTS (SELECT 1 FROM inbox i WHERE i.space_id = t.space_id AND i.status = 'pending'
-              AND i.not_before <= $1)
+              AND i.not_before <= $1{only})
   AND {_TOKENS} >= 1.0
   AND NOT (t.space_id = ANY($3::text[]))
 ORDER BY t.served, t.space_id
 LIMIT 1
 FOR UPDATE OF t"""  # noqa: S608 - constants only
-# Lease the space's oldest due job and move the space's turn to the back, in one round trip.
-_LEASE_OLDEST = """
+
+
+def _lease_oldest(only: str) -> str:
+    """Lease the space's oldest due job and move the space's turn to the back, in one round trip."""
+    return f"""
 WITH job AS (
     UPDATE inbox SET status = 'leased', lease_owner = $2, lease_token = nextval('lease_tokens'),
                      updated_at = $3
-    WHERE id = (SELECT id FROM inbox WHERE space_id = $1 AND status = 'pending' AND not_before <= $3
+    WHERE id = (SELECT id FROM inbox WHERE space_id = $1 AND status = 'pending' AND not_before <= $3{only}
                 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
     RETURNING *
 ), turn AS (
     UPDATE space_turns SET served = nextval('space_turn_seq')
     WHERE space_id = $1 AND EXISTS (SELECT 1 FROM job)
 )
-SELECT * FROM job"""
+SELECT * FROM job"""  # noqa: S608 - constants only
+
+
+_NEXT_SPACE = {True: _next_space(""), False: _next_space(_NO_ESCALATIONS)}  # by "escalations too"
+_LEASE_OLDEST = {True: _lease_oldest(""), False: _lease_oldest(_NO_ESCALATIONS)}
 _CHARGE = f"""
 UPDATE space_turns t SET tokens = {_TOKENS} - 1.0, tokens_at = $1 WHERE t.space_id = $3"""  # noqa: S608
 _FENCE = "id = $1 AND status = 'leased' AND lease_token = $2"
@@ -90,21 +102,22 @@ class SharedQueue:
         self._db = db
         self._default_budget = default_budget
 
-    async def claim(self, owner: str) -> Claim | None:
+    async def claim(self, owner: str, *, escalations: bool = True) -> Claim | None:
         """Lease the next due job, fairly across spaces and within their budgets; None when there is
-        nothing this claimer may take now."""
+        nothing this claimer may take now. ``escalations=False``: never a job that asks for tier 2."""
+        next_space, lease_oldest = _NEXT_SPACE[escalations], _LEASE_OLDEST[escalations]
         now = self._db.now()
         skipped: list[str] = []
         async with self._db.transaction(), self._db.connection() as conn:
             for _ in range(MAX_SPACES_TRIED):
                 # A space no other claimer is serving first; when every space with work is being
                 # served (one busy space, several claimers), wait a moment for one of them.
-                space = await conn.fetchval(_NEXT_SPACE + " SKIP LOCKED", now, self._default_budget, skipped)
+                space = await conn.fetchval(next_space + " SKIP LOCKED", now, self._default_budget, skipped)
                 if space is None:
-                    space = await conn.fetchval(_NEXT_SPACE, now, self._default_budget, skipped)
+                    space = await conn.fetchval(next_space, now, self._default_budget, skipped)
                 if space is None:
                     return None
-                row = await conn.fetchrow(_LEASE_OLDEST, space, owner, now)
+                row = await conn.fetchrow(lease_oldest, space, owner, now)
                 if row is None:  # another claimer holds its only due job
                     skipped.append(space)
                     continue

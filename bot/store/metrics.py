@@ -54,6 +54,9 @@ class MetricsRepo:
     async def _live_cases(self) -> str:
         """A filter for live cases: schemas with shadow cards keep those out of flags and precision."""
         if self._live_only is None:
+            if self._db.dialect == "postgres":  # its migrations add the column (002); no PRAGMA there
+                self._live_only = "WHERE shadow = 0 "
+                return self._live_only
             columns = {row["name"] for row in await self._db.fetchall("PRAGMA table_info(cases)")}
             self._live_only = "WHERE shadow = 0 " if "shadow" in columns else ""
         return self._live_only

@@ -105,6 +105,29 @@ def test_docker_compose_config_accepts_the_file(tmp_path: Path):
 
     checked = config("config", "-q")
     assert checked.returncode == 0, checked.stderr
-    services = config("--profile", "tier2", "config", "--services")
-    assert services.returncode == 0, services.stderr
-    assert set(services.stdout.split()) == {"ollama", "modbot", "vllm"}
+    # docker-compose v1 lists every service whatever the profile; the plugin only the profile's.
+    for profile, wanted in (("tier2", "vllm"), ("scale", "postgres"), ("donor", "worker")):
+        services = config("--profile", profile, "config", "--services")
+        assert services.returncode == 0, services.stderr
+        assert {"ollama", "modbot", wanted} <= set(services.stdout.split())
+
+
+def test_scale_profile_adds_postgres_with_its_password_from_env():
+    pg = compose()["services"]["postgres"]
+    assert pg["profiles"] == ["scale"] and pg["image"] == "postgres:15"
+    assert pg["environment"]["POSTGRES_PASSWORD"] == "${POSTGRES_PASSWORD:-}"  # never in this file
+    assert "postgres-data:/var/lib/postgresql/data" in pg["volumes"]
+    assert "pg_isready" in " ".join(pg["healthcheck"]["test"])
+    assert all(port.startswith("127.0.0.1:") for port in pg["ports"])
+
+
+def test_donor_worker_connects_out_and_publishes_nothing():
+    worker = compose()["services"]["worker"]
+    assert worker["profiles"] == ["donor"]
+    assert worker["command"] == ["modbot", "worker"]
+    assert "ports" not in worker  # the donor's Ollama and the worker stay unreachable from outside
+    assert worker["environment"]["OLLAMA_HOST"] == "http://ollama:11434"
+    assert worker["env_file"] == ".env"  # DATABASE_URL, as the operator gave it
+    assert worker["depends_on"]["ollama"]["condition"] == "service_healthy"
+    known = {name.upper() for name in Settings.model_fields}
+    assert set(worker["environment"]) <= known
