@@ -26,6 +26,7 @@ SHARD_CLASS = 4243  # first key of the two-int advisory locks: (class, shard id)
 IDENTIFY_CLASS = 4244  # (class, bucket): held while a bucket's IDENTIFY turn lasts
 PRESENT_CLASS = 4245  # (class, 0), taken shared by every process that shares the shards
 TURN_POLL_S = 0.2
+TURN_WAIT_S = 10.0  # at most this long for IDENTIFY turns to run out on a clean stop
 
 _HELD = (
     "SELECT objid::int AS shard FROM pg_locks WHERE locktype = 'advisory' AND granted "
@@ -61,7 +62,11 @@ class _Turns:
 
         self._tasks.spawn(name, hold)
 
-    async def stop(self) -> None:
+    async def finish(self, wait_s: float) -> None:
+        """Let the turns under way run out (a crash cannot, and Discord then refuses with 4008)."""
+        pending = self._tasks.running()
+        if pending:
+            await asyncio.wait(pending, timeout=wait_s)
         await self._tasks.stop()
 
 
@@ -88,7 +93,7 @@ class LocalShardLocks:
 
     async def release_all(self) -> None:
         self._held.clear()
-        await self._turns.stop()
+        await self._turns.finish(TURN_WAIT_S)
 
 
 class PgShardLocks:
@@ -151,7 +156,11 @@ class PgShardLocks:
         self._turns.end_after(f"identify-turn-{bucket}", lock, spacing_s, unlock)
 
     async def release_all(self) -> None:
-        await self._turns.stop()
+        # The shards first, so others take them now; the IDENTIFY turns when they run out, else
+        # another process could IDENTIFY in the same 5 s and be refused.
+        for shard in await self.held():
+            await self._value("SELECT pg_advisory_unlock($1, $2)", SHARD_CLASS, shard)
+        await self._turns.finish(TURN_WAIT_S)
         async with self._use:
             if self._session is not None and not self._session.is_closed():
                 await self._session.close(timeout=CONNECT_TIMEOUT_S)  # every lock goes with it
