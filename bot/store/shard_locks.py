@@ -158,9 +158,11 @@ class PgShardLocks:
     async def release_all(self) -> None:
         # The shards first, so others take them now; the IDENTIFY turns when they run out, else
         # another process could IDENTIFY in the same 5 s and be refused.
-        for shard in await self.held():
+        held = await self.held()
+        for shard in held:
             await self._value("SELECT pg_advisory_unlock($1, $2)", SHARD_CLASS, shard)
-        await self._turns.finish(TURN_WAIT_S)
+        alive = self._session is not None and not self._session.is_closed()
+        await self._turns.finish(TURN_WAIT_S if alive else 0.0)  # a lost session's turns are gone
         async with self._use:
             if self._session is not None and not self._session.is_closed():
                 await self._session.close(timeout=CONNECT_TIMEOUT_S)  # every lock goes with it
