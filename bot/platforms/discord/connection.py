@@ -46,7 +46,7 @@ class DiscordSettings:
     guild_ready_timeout: float = 2.0
     max_ratelimit_timeout: float = 30.0  # longer rate limits come back to the outbox as retryable
     shards: str = ""  # DISCORD_SHARDS: "" = one session; "auto" or a number = shards.py
-    shard_retry_s: float = 2.0  # how often a process tries to lock the shards nobody holds
+    shard_retry_s: float = 1.0  # how often a process checks its locks and tries the free shards
     identify_spacing_s: float = 5.0  # Discord: one IDENTIFY per 5 s per max_concurrency bucket
 
 

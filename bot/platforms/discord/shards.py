@@ -59,6 +59,14 @@ class Shards:
             await self._tasks.stop()
             for shard in list(self._clients):
                 await self._stop(shard)
+            await self.locks.release_all()  # now, not when the runtime closes: others take over sooner
+
+    async def crash(self) -> None:
+        """Stop taking shards and drop every connection, keeping the locks, as a killed process
+        leaves them until Postgres ends its session (for the takeover benchmark)."""
+        await self._tasks.stop()
+        for shard in list(self._clients):
+            await self._stop(shard)
 
     async def _loop(self) -> None:
         # Be counted first and wait one round, so processes started together see each other.
