@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 import discord
 import pytest
 from pydantic import SecretStr
@@ -21,6 +22,7 @@ from bot.app import build_runtime
 from bot.config import Settings
 from bot.platforms.discord import build_adapter
 from bot.platforms.discord.connection import DiscordAdapter
+from bot.store.shard_locks import SHARD_CLASS
 from tests.core_flow.conftest import stand_in
 from tests.discord_bot.conftest import ADMIN, EVE, MOD, SAM
 from tests.fakes import FakeOllama
@@ -211,3 +213,28 @@ async def test_identifies_keep_to_discords_rate_limit_across_processes(pg_url: s
 def test_discord_shards_must_be_auto_or_a_count(value: str) -> None:
     with pytest.raises(ValueError, match="discord_shards"):
         Settings(discord_shards=value)
+
+
+async def test_a_process_whose_lock_session_ends_lets_go_of_its_shards(pg_url: str) -> None:
+    # Its Postgres session ends (a network cut, an admin) but the process lives on: it must not
+    # keep shards another process may now take, and every shard must end up connected once.
+    async with cluster_of(pg_url, count=2, max_concurrency=2, spacing_s=5.0) as cluster:
+        cluster.start()
+        cluster.start()
+        await eventually(lambda: split_evenly(cluster))
+        killer = await asyncpg.connect(pg_url)
+        try:
+            await killer.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND classid = $1 AND objid = 0 AND objsubid = 2",
+                SHARD_CLASS,
+            )
+        finally:
+            await killer.close()
+        await eventually(lambda: cluster.fake.gateway.identifies_per_shard.get(0, 0) >= 2)
+        await eventually(lambda: split_evenly(cluster))
+        for shard in range(2):
+            driver = cluster.driver(shard)
+            await set_up(driver)
+            await driver.say(SAM, general(driver), f"selling aimbot on server {shard}, dm me")
+            await cluster.card(driver.guild, f"server {shard}")
