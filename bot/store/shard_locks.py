@@ -77,6 +77,12 @@ class LocalShardLocks:
         self._held: set[int] = set()
         self._turns = _Turns()
 
+    async def _on_live_session(self, sql: str, *args: object) -> None:
+        """Run `sql` if the session still lives: a lost session's locks went with it, none to free."""
+        async with self._use:
+            if self._session is not None and not self._session.is_closed():
+                await self._session.execute(sql, *args, timeout=STATEMENT_TIMEOUT_S)
+
     async def try_take(self, shard_id: int) -> bool:
         self._held.add(shard_id)
         return True
@@ -151,7 +157,7 @@ class PgShardLocks:
             raise
 
         async def unlock() -> None:
-            await self._value("SELECT pg_advisory_unlock($1, $2)", IDENTIFY_CLASS, bucket)
+            await self._on_live_session("SELECT pg_advisory_unlock($1, $2)", IDENTIFY_CLASS, bucket)
 
         self._turns.end_after(f"identify-turn-{bucket}", lock, spacing_s, unlock)
 
@@ -160,7 +166,7 @@ class PgShardLocks:
         # another process could IDENTIFY in the same 5 s and be refused.
         held = await self.held()
         for shard in held:
-            await self._value("SELECT pg_advisory_unlock($1, $2)", SHARD_CLASS, shard)
+            await self._on_live_session("SELECT pg_advisory_unlock($1, $2)", SHARD_CLASS, shard)
         alive = self._session is not None and not self._session.is_closed()
         await self._turns.finish(TURN_WAIT_S if alive else 0.0)  # a lost session's turns are gone
         async with self._use:
