@@ -77,12 +77,6 @@ class LocalShardLocks:
         self._held: set[int] = set()
         self._turns = _Turns()
 
-    async def _on_live_session(self, sql: str, *args: object) -> None:
-        """Run `sql` if the session still lives: a lost session's locks went with it, none to free."""
-        async with self._use:
-            if self._session is not None and not self._session.is_closed():
-                await self._session.execute(sql, *args, timeout=STATEMENT_TIMEOUT_S)
-
     async def try_take(self, shard_id: int) -> bool:
         self._held.add(shard_id)
         return True
@@ -124,6 +118,12 @@ class PgShardLocks:
         async with self._use:
             conn = await self._conn()
             return await conn.fetchval(sql, *args, timeout=STATEMENT_TIMEOUT_S)
+
+    async def _on_live_session(self, sql: str, *args: object) -> None:
+        """Run `sql` if the session still lives: a lost session's locks went with it, none to free."""
+        async with self._use:
+            if self._session is not None and not self._session.is_closed():
+                await self._session.execute(sql, *args, timeout=STATEMENT_TIMEOUT_S)
 
     async def try_take(self, shard_id: int) -> bool:
         return bool(await self._value("SELECT pg_try_advisory_lock($1, $2)", SHARD_CLASS, shard_id))
