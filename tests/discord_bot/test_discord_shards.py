@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -112,8 +113,9 @@ def split_evenly(cluster: Cluster) -> bool:
 
 @contextlib.asynccontextmanager
 async def cluster_of(
-    pg_url: str, count: int, max_concurrency: int, spacing_s: float
+    database: str, count: int, max_concurrency: int, spacing_s: float
 ) -> AsyncIterator[Cluster]:
+    """The fakes and the settings of processes sharing `database` (a Postgres URL or a SQLite file)."""
     saved_base, saved_gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     async with FakeDiscord() as fake, FakeOllama(stand_in) as ollama:
         fake.gateway.shard_count, fake.gateway.max_concurrency = count, max_concurrency
@@ -123,7 +125,8 @@ async def cluster_of(
             fake.guilds[guild.id] = guild
         settings = Settings(
             discord_token=SecretStr(fake.token), discord_api_base_url=fake.api,
-            database_url=SecretStr(pg_url), ollama_host=ollama.url, slack_bot_token=SecretStr(""),
+            database_url=SecretStr(database if database.startswith("postgresql://") else ""),
+            database_path=Path(database), ollama_host=ollama.url, slack_bot_token=SecretStr(""),
             discord_shards=str(count),
         )  # fmt: skip
         cluster = Cluster(fake, settings, count)
@@ -238,3 +241,21 @@ async def test_a_process_whose_lock_session_ends_lets_go_of_its_shards(pg_url: s
             await set_up(driver)
             await driver.say(SAM, general(driver), f"selling aimbot on server {shard}, dm me")
             await cluster.card(driver.guild, f"server {shard}")
+
+
+async def test_on_sqlite_one_process_connects_every_shard(tmp_path: Path) -> None:
+    async with cluster_of(str(tmp_path / "modbot.db"), count=2, max_concurrency=1, spacing_s=5.0) as cluster:
+        only = cluster.start()
+        await eventually(lambda: only.ready() == {0, 1} and cluster.fake.gateway.connected() == {0, 1})
+        assert cluster.fake.gateway.refused == 0
+        driver = cluster.driver(1)  # a guild of shard 1; its DMs come on shard 0
+        await set_up(driver)
+        await driver.say(SAM, general(driver), "selling aimbot on server 1, dm me")
+        card = await cluster.card(driver.guild, "server 1")
+        await driver.answered(await driver.click(MOD, card["id"], buttons(card)["Remove"]), WAIT_S)
+        dm = await cluster.fake.wait_for(
+            lambda: next((m for m in cluster.fake.dms(SAM.id) if "removed" in render(m)), None), WAIT_S
+        )
+        form = await driver.click(SAM, dm["id"], buttons(dm)["Appeal"], dm=True)
+        await cluster.fake.wait_for(lambda: form.callbacks, WAIT_S)
+        assert form.callbacks[0]["type"] == 9  # the appeal form, answered from shard 0's session
