@@ -4,7 +4,9 @@ The client is built with the adapter (the core needs its port before it exists) 
 when the adapter starts serving a core. `DISCORD_API_BASE_URL` and `DISCORD_GATEWAY_URL`
 point discord.py at a REST proxy (its base URL and gateway are class attributes, so they are
 set here, once, before login). discord.py resumes dropped sessions itself; nothing is lost
-meanwhile because every submitted message is already in the core's inbox.
+meanwhile because every submitted message is already in the core's inbox. With DISCORD_SHARDS
+set, this client is the REST client of the port (and syncs the commands) and `shards.py` runs one
+client per shard this process locks.
 """
 
 from __future__ import annotations
