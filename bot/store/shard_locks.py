@@ -135,7 +135,7 @@ class PgShardLocks:
                 return set()
             try:
                 rows = await self._session.fetch(_HELD, SHARD_CLASS, timeout=STATEMENT_TIMEOUT_S)
-            except (asyncpg.PostgresError, OSError, TimeoutError):
+            except Exception:  # ended by the server, broken, or silent: no lock can be vouched for
                 log.warning("the shard-lock session stopped answering; dropping it", exc_info=True)
                 self._session.terminate()
                 return set()
