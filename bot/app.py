@@ -164,6 +164,7 @@ async def build_runtime(
         store = await Store.open(
             database if database is not None else settings.database, pool_size=settings.database_pool_size
         )
+        shard_locks = store.shard_locks()  # opens no connection until a shard is asked for
         try:
             toolkit = engine.toolkit
 
@@ -185,6 +186,7 @@ async def build_runtime(
                     screen=None if worker else screen_settings(settings),
                     classify_only=worker,
                 ),
+                shard_locks=shard_locks,
             )
             if not background:
                 yield Runtime(engine, store, core)
@@ -192,6 +194,7 @@ async def build_runtime(
             async with core:
                 yield Runtime(engine, store, core)
         finally:
+            await shard_locks.release_all()  # other processes take this one's shards over
             await store.close()
 
 

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     discord_token: SecretStr = SecretStr("")
     discord_api_base_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = ""  # empty: what GET /gateway/bot answers
+    # Empty: one gateway session, as for most bots. "auto" (Discord's recommended count) or a number:
+    # shards, each connected by whichever `modbot run` process locks it (see bot/platforms/discord/shards.py).
+    discord_shards: str = Field(default="", pattern=r"^(|auto|[1-9][0-9]{0,4})$")
     slack_bot_token: SecretStr = SecretStr("")
     slack_app_token: SecretStr = SecretStr("")
     slack_signing_secret: SecretStr = SecretStr("")

@@ -76,3 +76,33 @@ class Platform(Protocol):
     async def check_setup(self, space_id: str, mod_channel_id: str) -> list[str]:
         """What the bot lacks to work in this space (permissions, scopes), in plain words."""
         ...
+
+
+class ShardLocks(Protocol):
+    """Which Discord shards this process may connect, shared by every process of one bot.
+
+    A shard is connected by the one process that holds its lock; a process that dies loses its
+    locks with it (Postgres drops a session's advisory locks), so another can take its shards.
+    Implemented by the store (`bot.store.shard_locks`); the adapter sees it through the core.
+    """
+
+    async def try_take(self, shard_id: int) -> bool:
+        """Lock the shard for this process if no other holds it; True if this process holds it."""
+        ...
+
+    async def held(self) -> set[int]:
+        """The shards this process really holds now (none once its lock session is gone)."""
+        ...
+
+    async def peers(self) -> int:
+        """Processes sharing the shards now, this one included."""
+        ...
+
+    async def identify_turn(self, bucket: int, spacing_s: float) -> None:
+        """Wait until this process may IDENTIFY in `bucket`; the turn is kept `spacing_s` (Discord
+        allows one IDENTIFY per bucket per 5 s across all of a bot's processes)."""
+        ...
+
+    async def release_all(self) -> None:
+        """Free every shard (a clean stop): other processes take them over."""
+        ...

@@ -28,7 +28,7 @@ from bot.core.messages import IncomingMessage
 from bot.core.permissions import Gate
 from bot.core.pipeline import Pipeline, PipelineSettings, SubmitResult
 from bot.core.policy_book import PolicyBook
-from bot.core.ports import Actor, Platform
+from bot.core.ports import Actor, Platform, ShardLocks
 from bot.core.screen import Screens, ScreenSettings
 from bot.store import Store
 from bot.store.records import Space
@@ -62,8 +62,10 @@ class ModerationCore:
         platforms: Mapping[str, Platform],
         library: PolicyLibrary,
         settings: CoreSettings = CoreSettings(),
+        shard_locks: ShardLocks | None = None,
     ) -> None:
         self.store = store
+        self.shard_locks = shard_locks  # which Discord shards this process connects (the factory's)
         self.book = book
         self.classifier = classifier
         self.settings = settings

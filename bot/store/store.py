@@ -22,6 +22,7 @@ from bot.store.pg import POOL_SIZE, PgDatabase, is_postgres_url
 from bot.store.policies import PolicyRepo
 from bot.store.retention import purge_expired_text
 from bot.store.screens import ScreenRepo
+from bot.store.shard_locks import LocalShardLocks, PgShardLocks
 from bot.store.shared_cache import SharedVerdictCache
 from bot.store.spaces import CONFIG_CHANNEL, SpaceRepo
 from bot.store.stats import StatsRepo
@@ -103,6 +104,12 @@ class Store:
         if not isinstance(self.db, PgDatabase):
             raise RuntimeError("workers need Postgres (DATABASE_URL)")
         return await Worker.register(self.db, stale_s=stale_s)
+
+    def shard_locks(self) -> LocalShardLocks | PgShardLocks:
+        """Discord shard locks: shared by every process on Postgres, all held by this one on SQLite."""
+        if isinstance(self.db, PgDatabase):
+            return PgShardLocks(self.db.dsn)
+        return LocalShardLocks()
 
     async def close(self) -> None:
         await self.db.close()

@@ -124,11 +124,11 @@ class FakeDiscord:
 
     # -- what tests read ---------------------------------------------------------------------
 
-    def ready_payload(self, session_id: str) -> JSON:
+    def ready_payload(self, session_id: str, guilds: list[FakeGuild], shard: list[int]) -> JSON:
         return {
-            "v": 10, "user": self.bot.user(), "session_id": session_id,
+            "v": 10, "user": self.bot.user(), "session_id": session_id, "shard": shard,
             "resume_gateway_url": f"ws://127.0.0.1:{self.port}/gateway",
-            "guilds": [{"id": g, "unavailable": True} for g in self.guilds],
+            "guilds": [{"id": g.id, "unavailable": True} for g in guilds],
             "application": {"id": self.app_id, "flags": self._app_flags()},
         }  # fmt: skip
 
@@ -209,10 +209,10 @@ class FakeDiscord:
         })  # fmt: skip
 
     async def _gateway_bot(self, _request: web.Request) -> web.Response:
-        limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
-        return reply(
-            {"url": f"ws://127.0.0.1:{self.port}/gateway", "shards": 1, "session_start_limit": limit}
-        )
+        limit = {"total": 1000, "remaining": 999, "reset_after": 0,
+                 "max_concurrency": self.gateway.max_concurrency}  # fmt: skip
+        url = f"ws://127.0.0.1:{self.port}/gateway"
+        return reply({"url": url, "shards": self.gateway.shard_count, "session_start_limit": limit})
 
     async def _send(self, request: web.Request) -> web.Response:
         cid, body = request.match_info["cid"], request[BODY] or {}

@@ -23,6 +23,7 @@ def build_adapter(settings: Settings) -> DiscordAdapter:
             token=settings.discord_token.get_secret_value(),
             api_base_url=settings.discord_api_base_url,
             gateway_url=settings.discord_gateway_url,
+            shards=settings.discord_shards,
         )
     )
 

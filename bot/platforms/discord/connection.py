@@ -4,7 +4,9 @@ The client is built with the adapter (the core needs its port before it exists) 
 when the adapter starts serving a core. `DISCORD_API_BASE_URL` and `DISCORD_GATEWAY_URL`
 point discord.py at a REST proxy (its base URL and gateway are class attributes, so they are
 set here, once, before login). discord.py resumes dropped sessions itself; nothing is lost
-meanwhile because every submitted message is already in the core's inbox.
+meanwhile because every submitted message is already in the core's inbox. With DISCORD_SHARDS
+set, this client is the REST client of the port (and syncs the commands) and `shards.py` runs one
+client per shard this process locks.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 import yarl
@@ -26,6 +28,9 @@ from bot.platforms.discord.commands import command_payload, sync_commands
 from bot.platforms.discord.intake import Intake
 from bot.platforms.discord.interactions import Interactions
 from bot.platforms.discord.port import DiscordPort
+
+if TYPE_CHECKING:
+    from bot.platforms.discord.shards import Shards
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +47,9 @@ class DiscordSettings:
     gateway_url: str = ""  # empty: ask GET /gateway/bot
     guild_ready_timeout: float = 2.0
     max_ratelimit_timeout: float = 30.0  # longer rate limits come back to the outbox as retryable
+    shards: str = ""  # DISCORD_SHARDS: "" = one session; "auto" or a number = shards.py
+    shard_retry_s: float = 1.0  # how often a process checks its locks and tries the free shards
+    identify_spacing_s: float = 5.0  # Discord: one IDENTIFY per 5 s per max_concurrency bucket
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +62,13 @@ class Handlers:
 class ModbotClient(discord.Client):
     """discord.py's client with modbot's listeners; `handlers` exist while a core is served."""
 
-    def __init__(self, settings: DiscordSettings) -> None:
+    def __init__(
+        self,
+        settings: DiscordSettings,
+        *,
+        shard: tuple[int, int] | None = None,
+        before_identify: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         intents.guild_messages = True
@@ -65,8 +79,12 @@ class ModbotClient(discord.Client):
             max_ratelimit_timeout=settings.max_ratelimit_timeout,
             allowed_mentions=discord.AllowedMentions.none(),  # cards mention people without pinging
             max_messages=MESSAGE_CACHE,
+            shard_id=shard[0] if shard else None,
+            shard_count=shard[1] if shard else None,
         )
         self.settings = settings
+        self.shard = shard  # (id, count) of a shard's client; None: the one session or REST only
+        self._before_identify = before_identify
         self._served: Handlers | None = None
         self._tasks = Supervisor(log)
 
@@ -77,8 +95,8 @@ class ModbotClient(discord.Client):
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(*DYNAMIC_ITEMS)
-        if self._served is None:
-            return  # a client used for REST only (tests of the port)
+        if self._served is None or self.shard is not None:
+            return  # a client used for REST only (tests of the port), or a shard: the REST client syncs
         self._tasks.spawn("discord-command-sync", self._sync_commands)
         self._tasks.spawn("discord-intents-check", self._check_intents)
 
@@ -95,6 +113,12 @@ class ModbotClient(discord.Client):
                 "no message text until you switch it on: Developer Portal → your app → Bot → "
                 "Privileged Gateway Intents → Message Content Intent"
             )
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        if self._before_identify is None:
+            await super().before_identify_hook(shard_id, initial=initial)
+        else:  # shards: wait for this bucket's turn, shared with every process of the bot
+            await self._before_identify(shard_id or 0)
 
     async def close(self) -> None:
         await self._tasks.stop()
@@ -136,9 +160,13 @@ class ModbotClient(discord.Client):
         except Exception:
             log.exception("could not record server %s", guild.id)
 
+    def attach(self, core: ModerationCore) -> None:
+        """Hand this client's events to `core` (a shard's client serves the core until closed)."""
+        self._served = Handlers(core, Intake(core, self), Interactions(core))
+
     @contextlib.asynccontextmanager
     async def serving_core(self, core: ModerationCore) -> AsyncIterator[None]:
-        self._served = Handlers(core, Intake(core, self), Interactions(core))
+        self.attach(core)
         try:
             yield
         finally:
@@ -150,11 +178,15 @@ def _point_at(settings: DiscordSettings) -> None:
     discord.http.Route.BASE = settings.api_base_url.rstrip("/")
 
 
-async def _gateway(client: ModbotClient) -> None:
+async def _gateway(client: ModbotClient) -> Gateway:
     url = client.settings.gateway_url
-    if not url:
-        _shards, url, _limits = await client.http.get_bot_gateway()
+    shards, concurrency = 1, 1
+    if not url or client.settings.shards:
+        shards, found, limits = await client.http.get_bot_gateway()
+        url = url or found
+        concurrency = int(limits.get("max_concurrency") or 1)
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+    return Gateway(shards, concurrency)
 
 
 class DiscordAdapter:
@@ -162,8 +194,9 @@ class DiscordAdapter:
 
     def __init__(self, settings: DiscordSettings) -> None:
         self.settings = settings
-        self.client = ModbotClient(settings)
+        self.client = ModbotClient(settings)  # without shards: the session; with: REST for the port
         self._port = DiscordPort(self.client)
+        self.shards: Shards | None = None
 
     @property
     def port(self) -> DiscordPort:
@@ -177,7 +210,7 @@ class DiscordAdapter:
             try:
                 async with asyncio.timeout(LOGIN_TIMEOUT_S):
                     await client.login(self.settings.token)
-                    await _gateway(client)
+                    gateway = await _gateway(client)
             except discord.LoginFailure:
                 await client.close()
                 log.error(
@@ -187,7 +220,11 @@ class DiscordAdapter:
             except BaseException:
                 await client.close()
                 raise
-            runner = asyncio.create_task(self._connect(), name="discord-gateway")
+            if self.settings.shards:
+                async with self._sharded(core, gateway):
+                    yield
+                return
+            runner = asyncio.create_task(run_client(self.client), name="discord-gateway")
             try:
                 yield
             finally:
@@ -195,17 +232,44 @@ class DiscordAdapter:
                 with contextlib.suppress(asyncio.CancelledError):
                     await runner
 
+    @contextlib.asynccontextmanager
+    async def _sharded(self, core: ModerationCore, gateway: Gateway) -> AsyncIterator[None]:
+        if core.shard_locks is None:
+            raise RuntimeError("DISCORD_SHARDS needs the core's shard locks (bot.app wires them)")
+        from bot.platforms.discord.shards import Shards  # it builds clients of this module
+
+        count = gateway.shards if self.settings.shards == "auto" else int(self.settings.shards)
+        self.shards = Shards(self.settings, core, core.shard_locks, count, gateway.max_concurrency)
+        try:
+            async with self.shards.running():
+                yield
+        finally:
+            await self.client.close()
+
     def connected(self) -> bool:
-        """The gateway session is up and READY (for /readyz)."""
+        """The gateway session is up and READY (for /readyz); with shards, at least one of this
+        process's shards is (a process holding none, a standby, is not ready)."""
+        if self.shards is not None:
+            return bool(self.shards.ready())
         return self.client.is_ready() and not self.client.is_closed()
 
-    async def _connect(self) -> None:
-        try:
-            await self.client.connect(reconnect=True)
-        except discord.PrivilegedIntentsRequired:
-            log.error(
-                "Discord refused the connection: switch on the Message Content intent in the Developer "
-                "Portal (your app → Bot → Privileged Gateway Intents), then restart modbot"
-            )
-        except Exception:
-            log.exception("the Discord connection stopped")
+
+async def run_client(client: discord.Client) -> None:
+    """Keep one gateway session (discord.py reconnects and resumes); log why it stopped."""
+    try:
+        await client.connect(reconnect=True)
+    except discord.PrivilegedIntentsRequired:
+        log.error(
+            "Discord refused the connection: switch on the Message Content intent in the Developer "
+            "Portal (your app → Bot → Privileged Gateway Intents), then restart modbot"
+        )
+    except Exception:
+        log.exception("the Discord connection stopped")
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    """What GET /gateway/bot says (1, 1 when DISCORD_GATEWAY_URL is set and there are no shards)."""
+
+    shards: int
+    max_concurrency: int
