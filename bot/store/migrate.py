@@ -78,6 +78,12 @@ async def apply_migrations(db: Db, migrations: Iterable[Migration] | None = None
     """Apply the migrations newer than the database's version; the versions applied now."""
     todo: Sequence[Migration] = packaged_migrations(db.dialect) if migrations is None else list(migrations)
     applied: list[int] = []
+    if db.dialect == "postgres":
+        # Processes starting at once on an empty database: one creates the version table, the
+        # others wait (a concurrent CREATE TABLE IF NOT EXISTS can fail on Postgres).
+        async with db.transaction():
+            await db.execute("SELECT pg_advisory_xact_lock(4240, 0)")
+            await db.execute(_SCHEMA_VERSION_DDL)
     for migration in sorted(todo, key=lambda m: m.version):
         if migration.version <= await current_version(db):
             continue

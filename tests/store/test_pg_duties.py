@@ -51,3 +51,15 @@ async def test_a_process_that_does_not_train_scores_with_the_trainers_models(pg_
     finally:
         await two.close()
         await one.close()
+
+
+async def test_processes_starting_at_once_on_an_empty_database_migrate_it_once(pg_cluster) -> None:
+    url = pg_cluster.new_database()  # empty: no schema yet
+    stores = await asyncio.gather(*(Store.open(url) for _ in range(4)))
+    try:
+        rows = await stores[0].db.fetchall("SELECT version FROM schema_version ORDER BY version")
+        assert [int(r["version"]) for r in rows] == sorted({int(r["version"]) for r in rows})  # each once
+        assert len(rows) >= 4
+    finally:
+        for store in stores:
+            await store.close()
