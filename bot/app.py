@@ -182,8 +182,8 @@ async def build_runtime(
                 CoreSettings(
                     workers=settings.tier1_slots,
                     endpoint_probe_s=settings.endpoint_probe_s,
-                    # A worker trains no screen: the `modbot run` processes do that.
-                    screen=None if worker else screen_settings(settings),
+                    # A worker records labels but trains no screen: the `modbot run` processes do.
+                    screen=screen_settings(settings, trains=not worker),
                     classify_only=worker,
                 ),
                 shard_locks=shard_locks,
@@ -210,11 +210,12 @@ async def install_library(runtime: Runtime, space_id: str, mode: str = "live") -
     return installed
 
 
-def screen_settings(settings: Settings) -> ScreenSettings | None:
+def screen_settings(settings: Settings, *, trains: bool = True) -> ScreenSettings | None:
     """The learned screen as configured (None when SCREEN_ENABLED is false)."""
     if not settings.screen_enabled:
         return None
     return ScreenSettings(
+        trains=trains,
         random_rate=settings.screen_random_rate,
         min_score=settings.screen_min_score,
         offers_per_space=settings.screen_offers_per_space,

@@ -129,7 +129,9 @@ class ModerationCore:
         if self.screens is not None:
             await self.screens.load()
             lead = None
-            if self._worker is not None:  # one process trains, the others load what it stores
+            if not self.screens.settings.trains:  # `modbot worker`: only loads what others train
+                lead = _never
+            elif self._worker is not None:  # one process trains, the others load what it stores
                 lead = functools.partial(self._worker.try_duty, SCREEN_TRAINER)
             self._tasks.spawn("screen-trainer", functools.partial(self.screens.run, lead), restart=True)
         for pool in self.classifier.pools():
@@ -249,3 +251,7 @@ class ModerationCore:
                 await self.pipeline.drain()
                 if await self.outbox.run_once() == 0 and not len(self.pipeline.scheduler):
                     return
+
+
+async def _never() -> bool:
+    return False

@@ -214,3 +214,18 @@ async def test_the_screens_own_picks_train_it_but_never_judge_its_promotion(stor
     await teach(screens, policy, 200, seed=3)  # keyword hits: some are held back to judge
     assert await screens.retrain(policy.id)
     assert recall_on_fresh(screens, policy) >= 0.9
+
+
+async def test_a_screen_that_does_not_train_still_records_every_label(store, library):
+    """`modbot worker`: its verdicts teach the screen the `modbot run` processes train."""
+    policy = library["spam-self-promotion"]
+    worker = Screens(store, ScreenSettings(trains=False, retrain_after=10_000))
+    await teach(worker, policy, 200, seed=1)
+    assert worker.model(policy.id) is None  # no model trained here, not even the bootstrap one
+    assert len(await store.screens.labels(policy.id, 1000)) == 200
+
+    trainer = Screens(store, ScreenSettings(retrain_after=10_000))
+    await trainer.ready([policy])
+    assert await trainer.retrain(policy.id)  # from the worker's labels
+    assert await worker.follow() == 1
+    assert recall_on_fresh(worker, policy) >= 0.9

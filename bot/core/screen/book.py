@@ -126,7 +126,7 @@ class Screens:
                 continue
             rows = await asyncio.to_thread(bootstrap_rows, policy)
             model = self._stored.get(policy.id) or (state.model if state else None)
-            if model is None:
+            if model is None and self.settings.trains:
                 model = await asyncio.to_thread(train, policy.id, rows)
             fresh = _PolicyState(policy, model, bootstrap=rows, hashes={policy.content_hash})
             if state is not None:

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class ScreenSettings:
     enabled: bool = True
+    # False in `modbot worker`: it records the labels its verdicts give and scores with the models
+    # the `modbot run` processes train and store, but trains none itself (no scikit-learn there).
+    trains: bool = True
     random_rate: float = 0.002  # share of (message, policy) pairs checked at random, for unbiased recall
     min_score: float = 0.02  # below this a message is not even offered
     offers_per_space: int = 256
