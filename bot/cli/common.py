@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import asyncpg
 
 from bot.app import Toolkit
 from bot.core.policies import Policy, PolicyError, load_policy_file
+from bot.store.pg import CONNECT_TIMEOUT_S
 
 
 class CliError(Exception):
@@ -36,3 +40,18 @@ def find_policy(toolkit: Toolkit, ref: str) -> Policy:
         f"no policy {ref!r} in {toolkit.settings.policy_dir} (known: {known}); "
         f"pass an id or a .yaml path{hint}"
     )
+
+
+async def postgres_unreachable(url: str) -> str | None:
+    """Why the PostgreSQL in DATABASE_URL cannot be used from here (None when it can): one line
+    naming the host (never the password), not a traceback."""
+    where = urlsplit(url).netloc.rpartition("@")[2] or "localhost"
+    try:
+        conn = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        return (
+            f"cannot connect to PostgreSQL at {where} ({type(exc).__name__}); check DATABASE_URL (with "
+            "the deployment's operator), and that this machine may reach it (VPN, firewall, sslmode)"
+        )
+    await conn.close(timeout=CONNECT_TIMEOUT_S)
+    return None

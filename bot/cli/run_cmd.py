@@ -10,10 +10,11 @@ import signal
 from typing import Any
 
 from bot.app import build_runtime
-from bot.cli.common import err
+from bot.cli.common import err, postgres_unreachable
 from bot.config import Settings
 from bot.ops.startup import operations
 from bot.platforms.adapter import Adapter
+from bot.store.pg import is_postgres_url
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,10 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    url = settings.database_url.get_secret_value().strip()
+    if is_postgres_url(url) and (problem := asyncio.run(postgres_unreachable(url))):
+        err(problem)
+        return 2
     return asyncio.run(serve(settings))
 
 

@@ -13,17 +13,14 @@ import argparse
 import asyncio
 import logging
 from typing import Any
-from urllib.parse import urlsplit
-
-import asyncpg
 
 from bot.app import build_runtime
-from bot.cli.common import err
+from bot.cli.common import err, postgres_unreachable
 from bot.cli.run_cmd import stop_on_signals
 from bot.config import Settings
 from bot.core.service import ModerationCore
 from bot.ops.endpoint import serve_ops
-from bot.store.pg import CONNECT_TIMEOUT_S, is_postgres_url
+from bot.store.pg import is_postgres_url
 
 log = logging.getLogger(__name__)
 
@@ -59,26 +56,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not is_postgres_url(url):
         err(NO_POSTGRES)
         return 2
-    problem = asyncio.run(_unreachable(url))
+    problem = asyncio.run(postgres_unreachable(url))
     if problem:
         err(problem)
         return 2
     return asyncio.run(serve_worker(settings))
-
-
-async def _unreachable(url: str) -> str | None:
-    """Why the deployment's Postgres cannot be used from here (None when it can): a donor should
-    read one line naming the host, not a traceback."""
-    where = urlsplit(url).netloc.rpartition("@")[2] or "localhost"  # never the password
-    try:
-        conn = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT_S)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        return (
-            f"cannot connect to the deployment's PostgreSQL at {where} ({type(exc).__name__}); check "
-            "DATABASE_URL with its operator, and that this machine may reach it (VPN, firewall, sslmode)"
-        )
-    await conn.close(timeout=CONNECT_TIMEOUT_S)
-    return None
 
 
 async def serve_worker(settings: Settings, stop: asyncio.Event | None = None) -> int:

@@ -197,12 +197,14 @@ def test_without_a_postgres_url_the_worker_refuses_to_start(
     assert "DATABASE_URL=postgresql://" in err and "SQLite would share nothing" in err
 
 
+@pytest.mark.parametrize("command", ["worker", "run"])
 def test_an_unreachable_postgres_is_one_line_naming_the_host(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     port = _free_port()  # nothing listens there
     monkeypatch.setenv("DATABASE_URL", f"postgresql://donor:s3cret-pw@127.0.0.1:{port}/modbot")
-    assert main(["worker"]) == 2
+    monkeypatch.setenv("DISCORD_TOKEN", "a-token")  # `run` gets as far as the database
+    assert main([command]) == 2
     err = capsys.readouterr().err
     assert f"PostgreSQL at 127.0.0.1:{port}" in err and "Traceback" not in err
     assert "s3cret-pw" not in err
