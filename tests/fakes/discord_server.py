@@ -179,7 +179,8 @@ class FakeDiscord:
         return [
             web.get("/gateway", self.gateway.handle),
             web.get(f"{api}/users/@me", self._me),
-            web.get(f"{api}/oauth2/applications/@me", self._application),
+            web.get(f"{api}/oauth2/applications/@me", self._application),  # discord.py's application_info
+            web.get(f"{api}/applications/@me", self._application),  # modbot doctor's check
             web.get(f"{api}/gateway/bot", self._gateway_bot),
             web.post(f"{api}/channels/{{cid}}/messages", self._send),
             web.patch(f"{api}/channels/{{cid}}/messages/{{mid}}", self._edit),
