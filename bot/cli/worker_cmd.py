@@ -84,6 +84,6 @@ def _log_serving(core: ModerationCore) -> None:
                      core.worker_id, pool.tier, e.name, e.client.model, e.slots,
                      extra={"endpoint": e.name, "worker_id": core.worker_id})  # fmt: skip
     if classifier.tier2 is None:
-        log.warning("no tier-2 model here (ESCALATION_URL or a MODEL_ENDPOINTS tier=120b entry): "
-                    "appeals and Escalate are left to the `modbot run` processes, and this worker's "
-                    "unsure or severe verdicts are not sent on to a 120b")  # fmt: skip
+        log.info("no tier-2 model here (ESCALATION_URL or a MODEL_ENDPOINTS tier=120b entry): "
+                 "appeals, Escalate and what a policy sends to the 120b (unsure or severe answers) "
+                 "are left to the `modbot run` processes that have it")  # fmt: skip

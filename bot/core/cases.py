@@ -28,6 +28,7 @@ RANK = {"low": 0, "medium": 1, "high": 2}
 DECISIONS: dict[str, CaseStatus] = {"remove": "removed", "dismiss": "dismissed", "timeout": "timed_out"}
 OPEN_STATES = ("open", "escalating")
 APPEAL_REASON = "appeal"  # match_reason of a job that asks for an appeal's second opinion
+ESCALATION_REASON = "escalation"  # ... and of a moderator's Escalate
 
 
 class CaseService:
@@ -52,7 +53,7 @@ class CaseService:
 
     async def on_verdict(self, job: Job, active: ActivePolicy, verdict: Verdict) -> None:
         """Called inside the pipeline's transaction for every verdict."""
-        if job.escalate:
+        if _asks_second_opinion(job):
             await self._second_opinion(job, verdict)
             return
         if not verdict.violation:
@@ -102,7 +103,7 @@ class CaseService:
 
     async def on_gave_up(self, job: Job, result: Unavailable) -> None:
         """A job will never get a verdict. For a moderator's or member's request, say so on the card."""
-        if not job.escalate:
+        if not _asks_second_opinion(job):
             return
         for case in await self.store.cases.by_message(job.space_id, job.message_id):
             if case.policy_id != job.policy_id:
@@ -218,7 +219,7 @@ class CaseService:
             context = job.context
             if statement:
                 context = (*context, ContextLine(f"{job.author_name} (appeal statement)", statement))
-            kind = APPEAL_REASON if statement else "escalation"
+            kind = APPEAL_REASON if statement else ESCALATION_REASON
             # One request per answer so far: a second click while one is queued is a no-op.
             return NewJob(
                 dedupe_key=f"{kind}:{case.space_id}:{case.id}:{len(verdicts)}", space_id=job.space_id,
@@ -234,3 +235,9 @@ class CaseService:
 def _summary(verdict: Verdict) -> str:
     label = "violation" if verdict.violation else "no violation"
     return f"tier {verdict.tier}: {label} ({verdict.confidence}) {verdict.rationale}"
+
+
+def _asks_second_opinion(job: Job) -> bool:
+    """An appeal's or a moderator's request about a case. (A job a worker without the 120b handed
+    on also asks for tier 2, but it is a first look: its verdict opens the case.)"""
+    return job.escalate and job.match_reason in (APPEAL_REASON, ESCALATION_REASON)

@@ -57,6 +57,9 @@ class JobQueue(Protocol):
 
     async def fail(self, lease: Lease, error: str) -> bool: ...
 
+    async def hand_off(self, lease: Lease, reason: str) -> bool:
+        """Give the job to a process that has the larger model (False: none can take it)."""
+
     async def charge(self, space_id: str) -> None:
         """One model call spent from the space's budget."""
 
@@ -101,6 +104,9 @@ class LocalQueue:
 
     async def fail(self, lease: Lease, error: str) -> bool:
         return await self.store.inbox.fail(lease.job.id, error)
+
+    async def hand_off(self, lease: Lease, reason: str) -> bool:
+        return False  # one process: there is no other to hand it to
 
     async def charge(self, space_id: str) -> None:
         self.scheduler.charge(space_id)
@@ -157,6 +163,13 @@ class SharedJobQueue:
 
     async def fail(self, lease: Lease, error: str) -> bool:
         return await self.queue.fail(_claim(lease), error)
+
+    async def hand_off(self, lease: Lease, reason: str) -> bool:
+        if self.escalations:
+            return False  # this process has the larger model: it escalates itself
+        if not await self.queue.hand_off(_claim(lease), reason):
+            raise LeaseLost(f"job {lease.job.id}")
+        return True
 
     async def charge(self, space_id: str) -> None:
         self.scheduler.charge(space_id)  # offers keep their reserve of the budget

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from bot.core.aio import wait_event
 from bot.core.breaker import CircuitBreaker
 from bot.core.classifier.base import ClassifyRequest
-from bot.core.classifier.tiered import TieredClassifier
+from bot.core.classifier.tiered import TieredClassifier, escalation_cause
 from bot.core.jobqueue import JobQueue, Lease, LeaseLost, LocalQueue, SharedJobQueue
 from bot.core.messages import IncomingMessage, Result, Unavailable, Verdict
 from bot.core.policy_book import ActivePolicy, PolicyBook
@@ -231,6 +231,12 @@ class Pipeline:
             await self.queue.complete(lease)  # the space turned the policy off
             return
         result, cached = await self._classify(job, active)
+        if isinstance(result, Verdict) and not job.escalate and result.tier == 1:
+            cause = escalation_cause(active.policy, result, False)
+            if cause is not None and await self.queue.hand_off(lease, f"needs the larger model ({cause})"):
+                # A donor's worker without the 120b: a process that has it gives the final answer.
+                log.info("job %d handed to a process with the larger model (%s)", job.id, cause)
+                return
         if isinstance(result, Verdict):
             if not cached:
                 self.breaker.success()

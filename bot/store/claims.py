@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.inbox import job_from_row
+from bot.store.inbox import JOBS_CHANNEL, job_from_row
 from bot.store.outbox import item_from_row
 from bot.store.pg import PgDatabase
 from bot.store.records import Job, OutboxItem
@@ -167,6 +167,17 @@ class SharedQueue:
                 conn, claim, "status = 'pending', attempts = attempts + 1, not_before = $4, last_error = $5",
                 (not_before, error), strict=False,
             )  # fmt: skip
+
+    async def hand_off(self, claim: Claim, reason: str) -> bool:
+        """Give the job back as one that needs tier 2 (its claimer has none): only a process with
+        the larger model claims it now, and classifies it from scratch, as its own job."""
+        async with self._db.connection() as conn:
+            moved = await self._finish(
+                conn, claim, "status = 'pending', escalate = 1, last_error = $4", (reason,), strict=False
+            )
+        if moved:
+            await self._db.notify(JOBS_CHANNEL)
+        return moved
 
     async def fail(self, claim: Claim, error: str) -> bool:
         async with self._db.connection() as conn:

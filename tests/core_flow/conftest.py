@@ -78,6 +78,7 @@ class Env:
         timeout_s: float = 5.0,
         tier2: ModelTier | None = None,
         library_dir: Path = POLICY_DIR,
+        classify_only: bool = False,
     ) -> ModerationCore:
         store = self._store = await Store.open(self.db_path)
         classifier = self._classifier = TieredClassifier(
@@ -92,7 +93,7 @@ class Env:
             book,
             {"test": self.platform},
             library,
-            CoreSettings(workers=workers, outbox_poll_s=0.05),
+            CoreSettings(workers=workers, outbox_poll_s=0.05, classify_only=classify_only),
         )
         await core.start()
         return core

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from tests.core_flow.conftest import Env, admin_of, message, stand_in
-from tests.fakes import FakeOllama
+from tests.core_flow.test_second_opinions import tier2_of
+from tests.fakes import FakeOllama, FakeOpenAI, Reply, verdict_json
 from tests.fakes.recording_platform import RecordingPlatform
 
 
@@ -69,3 +70,44 @@ async def test_a_policy_switched_off_through_one_process_is_off_in_the_other(pg_
         finally:
             await two.stop()
             await one.stop()
+
+
+def unsure(body: dict) -> Reply:
+    """The 20b is not sure about anything that mentions an aimbot: the policy wants the 120b."""
+    target = body["messages"][-1]["content"].split("[TARGET]", 1)[-1].lower()
+    bad = "aimbot" in target
+    return Reply(verdict_json(int(bad), ["GC1"] if bad else [], "low" if bad else "high", "stand-in"))
+
+
+async def test_a_worker_without_the_120b_hands_what_needs_it_to_a_process_that_has_it(
+    pg_url: str, tokens, encoding
+) -> None:
+    final = Reply(verdict_json(1, ["GC1"], "high", "the 120b is sure"))
+    async with FakeOllama(unsure) as fake, FakeOpenAI(lambda _b: final, encoding=encoding) as big:
+        platform = RecordingPlatform()
+        donor, bot = Env(fake, platform, pg_url, tokens), Env(fake, platform, pg_url, tokens)
+        try:
+            worker = await donor.start(classify_only=True)  # a donor's `modbot worker`: no 120b
+            await donor.install("guild-1", "game-cheating")
+            await worker.submit(message(1, "selling aimbot, dm me"))
+
+            async def handed_on() -> bool:
+                row = await donor.store.db.fetchone("SELECT status, escalate FROM inbox")
+                return row is not None and row["status"] == "pending" and bool(row["escalate"])
+
+            for _ in range(500):
+                if await handed_on():
+                    break
+                await asyncio.sleep(0.02)
+            assert await handed_on()  # the 20b was unsure: nothing stored, no card yet
+            assert not await donor.store.db.fetchall("SELECT id FROM verdicts")
+
+            await bot.start(tier2=tier2_of(big.url, encoding))  # a `modbot run` process with the 120b
+            await _settled(bot)
+            verdicts = await bot.store.db.fetchall("SELECT tier FROM verdicts")
+            assert [int(v["tier"]) for v in verdicts] == [2]  # one verdict: the larger model's
+            assert len(big.requests) == 1
+            assert [f.message_id for f in platform.flags] == ["1"]  # one card, from the final answer
+        finally:
+            await bot.stop()
+            await donor.stop()
