@@ -12,40 +12,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import zlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from bot.core.messages import Verdict
 from bot.core.policies import Policy
 from bot.core.prefilter import PreparedText
+from bot.core.screen.candidate import candidate
 from bot.core.screen.features import Indices, features, text_features
 from bot.core.screen.model import (
     Labelled,
     ScreenModel,
     bootstrap_rows,
-    held_back,
-    operating_threshold,
-    recall,
     train,
 )
 from bot.core.screen.report import ScreenReport, wilson
 from bot.core.screen.settings import ScreenSettings, ScreenStats
 from bot.core.screen.stack import WeightStack
+from bot.core.screen.yields import OfferYields
 from bot.store import Store
 from bot.store.records import Job
 
 log = logging.getLogger(__name__)
 
 _SYNC_MARK = "moderator_decisions"
-# A policy's offer yield is judged on its latest checks only (on the benchmark, windows of 30 and
-# 100 checks gave 53 % and 57 % recall, 200 to 300 about 58 %).
-_YIELD_WINDOW = 200
-_REDRAW_EVERY = 32  # offers between two draws of a policy's yield
 
 
 @dataclass
@@ -89,12 +81,7 @@ class Screens:
         self._pairs: dict[str, int] = {}  # policy -> pairs no keyword selected, since start
         self._plans: dict[tuple[int, ...], _Plan] = {}
         self._generation = 0  # bumped whenever a policy's model changes
-        self._yield: dict[str, tuple[int, int]] = {}  # policy -> (offers checked, violations)
-        self._recent: dict[str, deque[int]] = {}  # policy -> outcomes of its latest offers checked
-        # Seeded: a replay of the same stream takes the same offers (exploration, not security).
-        self._rng = random.Random(0)  # noqa: S311
-        self._factor: dict[str, float] = {}
-        self._draws: dict[str, int] = {}
+        self.yields = OfferYields()
 
     @property
     def store(self) -> Store:
@@ -218,7 +205,7 @@ class Screens:
         counts = await self.store.screens.check_counts(policy_id, space_id)
         v = counts.violations
         model = self.model(policy_id)
-        checks, hits = self._yield.get(policy_id, (0, 0))
+        checks, hits = self.yields.totals(policy_id)
         return ScreenReport(
             version=model.version if model is not None else 0,
             random_checks=counts.checks,
@@ -232,23 +219,8 @@ class Screens:
         )
 
     def priority(self, policy_id: str, score: float) -> float:
-        """An offer's place in the queue: its score times a draw of this policy's offer yield.
-
-        Scores of different policies' models are not comparable; their yield (the share of their
-        checked offers that were violations) is. The yield is drawn from its Beta posterior over
-        the latest checks (Thompson sampling), redrawn every few offers: a policy whose offers keep
-        coming back clean yields its slots to one that finds violations, yet is still tried now
-        and then, so one unlucky start cannot starve it for good.
-        """
-        factor = self._factor.get(policy_id)
-        count = self._draws.get(policy_id, 0)
-        if factor is None or count % _REDRAW_EVERY == 0:
-            recent = self._recent.get(policy_id, ())
-            hits = sum(recent)
-            factor = self._rng.betavariate(hits + 1, len(recent) - hits + 1)
-            self._factor[policy_id] = factor
-        self._draws[policy_id] = count + 1
-        return score * factor
+        """An offer's place in the queue: its score times a draw of its policy's offer yield."""
+        return self.yields.priority(policy_id, score)
 
     def scores_for(self, policy: Policy, texts: list[str], space_id: str = "") -> list[float]:
         """The screen's score of each text (for evaluation: no counters move)."""
@@ -270,10 +242,7 @@ class Screens:
             )
             self._count_label(policy)
             if job.match_reason == "screen":
-                checks, hits = self._yield.get(policy.id, (0, 0))
-                self._yield[policy.id] = (checks + 1, hits + int(verdict.violation))
-                recent = self._recent.setdefault(policy.id, deque(maxlen=_YIELD_WINDOW))
-                recent.append(int(verdict.violation))
+                self.yields.checked(policy.id, verdict.violation)
             if job.match_reason == "random":
                 prepared = PreparedText.of(job.text)
                 keyword = policy.prefilter.match(prepared) is not None
@@ -319,28 +288,11 @@ class Screens:
         traffic = list(self._traffic)
         predecessor = state.model
 
-        def candidate_and_recalls() -> tuple[ScreenModel | None, float | None, float | None, int, float]:
-            # Rows, training and both recalls are tens of milliseconds of CPU: all in a worker thread.
-            rows = [
-                Labelled(np.frombuffer(r.features, dtype=np.uint16), r.label, f"{r.space_id}:{r.message_id}")
-                for r in stored
-            ]
-            # Held back: one label in five, except those on the screen's own offers (which would
-            # favour the model that chose them); they train instead.
-            judged = [held_back(r.key) and s.source != "offer" for r, s in zip(rows, stored, strict=True)]
-            training = state.bootstrap + [r for r, j in zip(rows, judged, strict=True) if not j]
-            weight, take = self.settings.traffic_weight, int(self.settings.traffic_ratio * len(training))
-            training += [Labelled(idx, 0, weight=weight) for idx in traffic[-take:]] if take else []
-            test = [r for r, j in zip(rows, judged, strict=True) if j]
-            candidate = train(policy_id, training)
-            if candidate is None:
-                return None, None, None, len(training), 0.0
-            line = operating_threshold(candidate, traffic)
-            new, old = recall(candidate, test, traffic), recall(predecessor, test, traffic)
-            return candidate, new, old, len(training), line
-
-        candidate, new, old, trained_on, line = await asyncio.to_thread(candidate_and_recalls)
-        if candidate is None:
+        found = await asyncio.to_thread(
+            candidate, policy_id, state.bootstrap, stored, traffic, predecessor, self.settings
+        )
+        new, old = found.recall, found.predecessor_recall
+        if found.model is None:
             return False
         if new is None and state.model is not None:
             # No held-back violation to measure on: nothing shows the candidate is as good.
@@ -350,14 +302,14 @@ class Screens:
             self.stats.kept_predecessor += 1
             log.info("screen %s: candidate recall %.3f < %.3f, kept the predecessor", policy_id, new, old)
             return False
-        weights, meta = ScreenModel(policy_id, candidate.weights, candidate.intercept, recall=new,
-                                    labels=trained_on, threshold=line).to_blob()  # fmt: skip
+        weights, meta = ScreenModel(policy_id, found.model.weights, found.model.intercept, recall=new,
+                                    labels=found.trained_on, threshold=found.threshold).to_blob()  # fmt: skip
         version = await self.store.screens.save_model(policy_id, weights, meta)
         state.model = ScreenModel.from_blob(policy_id, version, weights, meta)
         self._stored[policy_id] = state.model
         self._generation += 1
         self.stats.promoted += 1
-        self._recent.pop(policy_id, None)  # a new model earns a fresh look
+        self.yields.fresh_look(policy_id)  # a new model earns a fresh look
         return True
 
     async def run(self, lead: Callable[[], Awaitable[bool]] | None = None) -> None:
