@@ -19,7 +19,7 @@ from bot.core.ports import Platform, PlatformResult
 from bot.core.redact import redact
 from bot.core.views import MemberNotice
 from bot.store import Store
-from bot.store.claims import OutboxClaim, SharedQueue
+from bot.store.claims import SharedQueue
 from bot.store.records import Case, OutboxItem, Space
 
 log = logging.getLogger(__name__)
@@ -85,16 +85,16 @@ class OutboxDispatcher:
 
     async def run_once(self) -> int:
         async with self._lock:
-            work: list[tuple[OutboxItem, OutboxClaim | None]]
+            work: list[tuple[OutboxItem, int | None]]  # with the claim's token on the shared queue
             if self._shared is not None:
                 queue, owner = self._shared
-                work = [(claim.item, claim) for claim in await queue.claim_outbox(owner)]
+                work = [(claim.item, claim.token) for claim in await queue.claim_outbox(owner)]
             else:
                 work = [(item, None) for item in await self.store.outbox.due(self._now())]
-            for item, claim in work:
+            for item, token in work:
                 if self._stopping:
                     break
-                await self._deliver(item, claim)
+                await self._deliver(item, token)
             return len(work)
 
     async def finish(self, timeout_s: float = 10.0) -> None:
@@ -111,8 +111,8 @@ class OutboxDispatcher:
         except TimeoutError:
             log.warning("the outbox was still delivering after %.0f s; stopping anyway", timeout_s)
 
-    async def _deliver(self, item: OutboxItem, claim: OutboxClaim | None = None) -> None:
-        if claim is not None and self._shared is not None and not await self._shared[0].outbox_held(claim):
+    async def _deliver(self, item: OutboxItem, token: int | None = None) -> None:
+        if token is not None and not await self.store.outbox.held(item.id, token):
             # This process was paused long enough to be declared dead: another one has the item.
             log.warning("outbox item %d was taken over by another process; not sending it", item.id)
             return
@@ -138,11 +138,8 @@ class OutboxDispatcher:
         if result.ok:
             if item.kind in ("post_flag", "update_flag") and result.ref and not case.flag_ref:
                 await self.store.cases.set_flag_ref(case.id, result.ref)
-            if claim is not None and self._shared is not None:
-                if not await self._shared[0].outbox_done(claim):
-                    log.warning("outbox item %d was sent after its claim was taken back", item.id)
-            else:
-                await self.store.outbox.done(item.id)
+            if not await self.store.outbox.done(item.id, token) and token is not None:
+                log.warning("outbox item %d was sent after its claim was taken back", item.id)
             self.delivered += 1
             log.info("%s done for case %s", item.kind, case.id,
                      extra={"case_id": case.id, "space_id": case.space_id, "kind": item.kind})  # fmt: skip
@@ -152,11 +149,8 @@ class OutboxDispatcher:
         if not result.retryable or attempts >= self.max_attempts:
             log.error("giving up on %s for case %s: %s", item.kind, item.case_id, result.error)
             async with self.store.transaction():
-                if claim is not None and self._shared is not None:
-                    if not await self._shared[0].outbox_fail(claim, result.error):
-                        return  # taken over: its new owner decides
-                else:
-                    await self.store.outbox.fail(item.id, result.error)
+                if not await self.store.outbox.fail(item.id, result.error, token) and token is not None:
+                    return  # taken over: its new owner decides
                 if item.kind == "dm":
                     # A member's closed DMs are about that member, not the setup: the card says
                     # the member was not told.
@@ -169,10 +163,7 @@ class OutboxDispatcher:
             return
         delay = min(300.0, self.retry_base_s * 2 ** min(attempts - 1, 8))
         self.retries += 1
-        if claim is not None and self._shared is not None:
-            await self._shared[0].outbox_retry_later(claim, self._now() + delay, result.error)
-        else:
-            await self.store.outbox.retry_later(item.id, self._now() + delay, result.error)
+        await self.store.outbox.retry_later(item.id, self._now() + delay, result.error, token)
 
     async def _call(self, platform: Platform, item: OutboxItem, case: Case, space: Space) -> PlatformResult:
         kind = item.kind

@@ -210,36 +210,6 @@ class SharedQueue:
             )  # fmt: skip
         return [OutboxClaim(item_from_row(r), owner, int(r["lease_token"])) for r in sorted(rows, key=_by_id)]
 
-    async def outbox_held(self, claim: OutboxClaim) -> bool:
-        """Whether the claim is still this process's (not taken back while it was paused)."""
-        async with self._db.connection() as conn:
-            token = await conn.fetchval(
-                "SELECT lease_token FROM outbox WHERE id = $1 AND status = 'pending'", claim.item.id
-            )
-        return token is not None and int(token) == claim.token
-
-    async def outbox_done(self, claim: OutboxClaim) -> bool:
-        return await self._outbox_move(claim, "status = 'done', last_error = NULL", ())
-
-    async def outbox_retry_later(self, claim: OutboxClaim, not_before: float, error: str) -> bool:
-        return await self._outbox_move(
-            claim, "attempts = attempts + 1, not_before = $3, last_error = $4", (not_before, error)
-        )
-
-    async def outbox_fail(self, claim: OutboxClaim, error: str) -> bool:
-        return await self._outbox_move(
-            claim, "status = 'failed', attempts = attempts + 1, last_error = $3", (error,)
-        )
-
-    async def _outbox_move(self, claim: OutboxClaim, assignments: str, params: tuple[object, ...]) -> bool:
-        async with self._db.connection() as conn:
-            status: str = await conn.execute(
-                f"UPDATE outbox SET {assignments}, lease_owner = NULL, lease_token = NULL "  # noqa: S608
-                "WHERE id = $1 AND status = 'pending' AND lease_token = $2",
-                claim.item.id, claim.token, *params,
-            )  # fmt: skip
-        return status.endswith(" 1")
-
 
 def _by_id(row: Any) -> int:
     return int(row["id"])

@@ -59,13 +59,25 @@ class OutboxRepo:
         )
         return [item_from_row(row) for row in rows]
 
-    async def done(self, item_id: int) -> bool:
-        return await self._move(item_id, "status = 'done', last_error = NULL", ()) == 1
+    # With `token` (a claim on the shared queue), a move happens only while the claim is still
+    # this process's: one declared dead while it was paused records nothing of its late send.
 
-    async def retry_later(self, item_id: int, not_before: float, error: str) -> bool:
+    async def held(self, item_id: int, token: int) -> bool:
+        """Whether the claim with `token` still holds the item (not taken back meanwhile)."""
+        row = await self._db.fetchone(
+            "SELECT lease_token FROM outbox WHERE id = ? AND status = 'pending'", (item_id,)
+        )
+        return row is not None and row["lease_token"] is not None and int(row["lease_token"]) == token
+
+    async def done(self, item_id: int, token: int | None = None) -> bool:
+        return await self._move(item_id, "status = 'done', last_error = NULL", (), token) == 1
+
+    async def retry_later(
+        self, item_id: int, not_before: float, error: str, token: int | None = None
+    ) -> bool:
         return (
             await self._move(
-                item_id, "attempts = attempts + 1, not_before = ?, last_error = ?", (not_before, error)
+                item_id, "attempts = attempts + 1, not_before = ?, last_error = ?", (not_before, error), token
             )
             == 1
         )
@@ -80,9 +92,11 @@ class OutboxRepo:
             "UPDATE outbox SET not_before = 0 WHERE space_id = ? AND status = 'pending'", (space_id,)
         )
 
-    async def fail(self, item_id: int, error: str) -> bool:
+    async def fail(self, item_id: int, error: str, token: int | None = None) -> bool:
         return (
-            await self._move(item_id, "status = 'failed', attempts = attempts + 1, last_error = ?", (error,))
+            await self._move(
+                item_id, "status = 'failed', attempts = attempts + 1, last_error = ?", (error,), token
+            )
             == 1
         )
 
@@ -91,10 +105,13 @@ class OutboxRepo:
         found = {row["status"]: int(row["n"]) for row in rows}
         return {status: found.get(status, 0) for status in OUTBOX_STATUSES}
 
-    async def _move(self, item_id: int, assignments: str, params: tuple[object, ...]) -> int:
+    async def _move(
+        self, item_id: int, assignments: str, params: tuple[object, ...], token: int | None = None
+    ) -> int:
+        fence, fenced = ("", ()) if token is None else (" AND lease_token = ?", (token,))
         return await self._db.execute(
             # A shared queue's lease ends with any move: the item is free for the next claim.
             f"UPDATE outbox SET {assignments}, lease_owner = NULL, lease_token = NULL "  # noqa: S608
-            "WHERE id = ? AND status = 'pending'",
-            (*params, item_id),
+            f"WHERE id = ? AND status = 'pending'{fence}",
+            (*params, item_id, *fenced),
         )

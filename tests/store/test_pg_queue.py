@@ -183,7 +183,7 @@ async def test_a_spaces_budget_holds_across_processes(processes: Starter, clock:
 
 
 async def test_the_outbox_is_claimed_once(processes: Starter) -> None:
-    (s1, q1, w1), (_s2, q2, w2) = await _two(processes)
+    (s1, q1, w1), (s2, q2, w2) = await _two(processes)
     ids = [await s1.outbox.add("g1", "post_card", {"n": n}) for n in range(20)]
 
     first, second = await asyncio.gather(q1.claim_outbox(w1.id, limit=15), q2.claim_outbox(w2.id, limit=15))
@@ -191,7 +191,7 @@ async def test_the_outbox_is_claimed_once(processes: Starter) -> None:
     claimed = [c.item.id for c in first + second]
     assert sorted(claimed) == ids
     assert await q1.claim_outbox(w1.id) == []  # nothing left that nobody holds
-    assert await q1.outbox_done(first[0])
+    assert await s1.outbox.done(first[0].item.id, first[0].token)
 
     await w1.crash()  # process 1 dies holding the rest of its items
     for _ in range(200):
@@ -201,8 +201,9 @@ async def test_the_outbox_is_claimed_once(processes: Starter) -> None:
             break
         await asyncio.sleep(0.02)
     assert sorted(c.item.id for c in again) == sorted(c.item.id for c in first[1:])
-    assert not await q1.outbox_done(first[1])  # a late send of the dead process is not recorded
-    assert await q2.outbox_done(again[0])
+    # a late send of the dead process is not recorded
+    assert not await s1.outbox.done(first[1].item.id, first[1].token)
+    assert await s2.outbox.done(again[0].item.id, again[0].token)
 
 
 async def test_a_lost_session_is_opened_again_and_still_woken(processes: Starter) -> None:
