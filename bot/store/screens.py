@@ -6,6 +6,7 @@ write must not become code the bot runs. Labels keep hashed features, not messag
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.store.dialect import Db
@@ -73,11 +74,27 @@ class ScreenRepo:
             )
         return version
 
-    async def latest_models(self) -> list[StoredScreen]:
-        rows = await self._db.fetchall(
-            "SELECT m.* FROM screen_models m JOIN (SELECT policy_id, MAX(version) AS v FROM screen_models "
-            "GROUP BY policy_id) latest ON latest.policy_id = m.policy_id AND latest.v = m.version"
-        )
+    async def latest_models(self, newer_than: Mapping[str, int] | None = None) -> list[StoredScreen]:
+        """The newest model of each policy; with `newer_than` (policy -> version already held), only
+        those newer, so a process that polls for other processes' models reads no weights twice."""
+        if newer_than is None:
+            rows = await self._db.fetchall(
+                "SELECT m.* FROM screen_models m JOIN (SELECT policy_id, MAX(version) AS v "
+                "FROM screen_models GROUP BY policy_id) latest "
+                "ON latest.policy_id = m.policy_id AND latest.v = m.version"
+            )
+        else:
+            latest = await self._db.fetchall(
+                "SELECT policy_id, MAX(version) AS v FROM screen_models GROUP BY policy_id"
+            )
+            rows = []
+            for r in latest:
+                if int(r["v"]) > newer_than.get(r["policy_id"], 0):
+                    row = await self._db.fetchone(
+                        "SELECT * FROM screen_models WHERE policy_id = ? AND version = ?",
+                        (r["policy_id"], r["v"]),
+                    )
+                    rows += [row] if row is not None else []
         return [
             StoredScreen(r["policy_id"], int(r["version"]), bytes(r["weights"]), r["meta_json"]) for r in rows
         ]

@@ -91,14 +91,7 @@ class Screens:
 
     async def load(self) -> int:
         """Trained screens from the store (after a restart); how many."""
-        for row in await self.store.screens.latest_models():
-            try:
-                self._stored[row.policy_id] = ScreenModel.from_blob(
-                    row.policy_id, row.version, row.weights, row.meta_json
-                )
-            except (ValueError, KeyError) as exc:
-                log.error("stored screen for %s is unusable, starting afresh: %s", row.policy_id, exc)
-        return len(self._stored)
+        return await self.follow()
 
     def model(self, policy_id: str) -> ScreenModel | None:
         state = self._policies.get(policy_id)
@@ -236,7 +229,8 @@ class Screens:
         try:
             await self.ready([policy])
             source = "tier2" if verdict.tier >= 2 else "offer" if job.match_reason == "screen" else "tier1"
-            idx = features(PreparedText.of(job.text), job.space_id)
+            prepared = PreparedText.of(job.text)
+            idx = features(prepared, job.space_id)
             await self.store.screens.add_label(
                 policy.id, job.space_id, job.message_id, idx.tobytes(), int(verdict.violation), source
             )
@@ -244,7 +238,6 @@ class Screens:
             if job.match_reason == "screen":
                 self.yields.checked(policy.id, verdict.violation)
             if job.match_reason == "random":
-                prepared = PreparedText.of(job.text)
                 keyword = policy.prefilter.match(prepared) is not None
                 model = self._model_of(policy)
                 screened = model is not None and model.selects(idx)
@@ -336,10 +329,9 @@ class Screens:
     async def follow(self) -> int:
         """Take the models another process trained and stored since; how many were newer."""
         newer = 0
-        for row in await self.store.screens.latest_models():
-            current = self.model(row.policy_id)
-            if current is not None and current.version >= row.version:
-                continue
+        known = {*self._stored, *self._policies}
+        held = {pid: m.version for pid in known if (m := self.model(pid)) is not None}
+        for row in await self.store.screens.latest_models(newer_than=held or None):
             try:
                 model = ScreenModel.from_blob(row.policy_id, row.version, row.weights, row.meta_json)
             except (ValueError, KeyError) as exc:

@@ -48,7 +48,6 @@ def candidate(
     model = train(policy_id, training)
     if model is None:
         return Candidate(None, None, None, len(training), 0.0)
-    return Candidate(
-        model, recall(model, test, traffic), recall(predecessor, test, traffic), len(training),
-        operating_threshold(model, traffic),
-    )  # fmt: skip
+    line = operating_threshold(model, traffic)  # scored once: it judges the candidate and is stored
+    new = recall(model, test, line=line if traffic else None)
+    return Candidate(model, new, recall(predecessor, test, traffic), len(training), line)

@@ -122,20 +122,26 @@ def operating_threshold(model: ScreenModel, traffic: Sequence[Indices], share: f
 
 
 def recall(
-    model: ScreenModel | None, rows: Sequence[Labelled], traffic: Sequence[Indices] = ()
+    model: ScreenModel | None,
+    rows: Sequence[Labelled],
+    traffic: Sequence[Indices] = (),
+    *,
+    line: float | None = None,
 ) -> float | None:
     """Share of the violations in `rows` the model puts in the top TOP_SHARE of `traffic` (at its
     own operating point without traffic); None without violations. Two models are compared on the
-    same rows and traffic, each at its own line: what matters is what each would send to the GPU."""
+    same rows and traffic, each at its own line: what matters is what each would send to the GPU.
+    `line`: that operating point, when the caller has already worked it out from the traffic."""
     positives = [r for r in rows if r.label == 1]
     if not positives:
         return None
     if model is None:
         return 0.0
-    if not traffic:
+    if line is None and not traffic:
         return sum(model.selects(r.features) for r in positives) / len(positives)
     # Strictly above: a model that gives much of the traffic one score cannot send it all.
-    line = operating_threshold(model, traffic)
+    if line is None:
+        line = operating_threshold(model, traffic)
     return sum(model.score(r.features) > line for r in positives) / len(positives)
 
 
