@@ -4,8 +4,10 @@ A labelled stream (bench/screen_data.py, or any JSONL) is replayed through the b
 the library policies' prefilters, the learned screens (`Screens`, storing labels and models in
 an in-memory store and retraining as the bot does) and the `FairScheduler`, under a simulated
 clock. The GPU takes `capacity` calls per 1,000 messages; each call is answered by an emulated
-model that returns the data set's label. A violation counts as caught when the model checked it
-under the policy it violates. The same stream runs twice: keywords alone, and with the screen.
+model that returns the data set's label; the pipeline's verdict cache answers a text already
+checked under the same policy without a call, as in the bot. A violation counts as caught when the
+model checked it under the policy it violates. The same stream runs twice: keywords alone, and
+with the screen (and once more without the cache, for chat that never repeats itself).
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from bot.core.policies import Policy
 from bot.core.prefilter import PreparedText
 from bot.core.scheduler import FairScheduler, Offer
 from bot.core.screen import Screens, ScreenSettings, wilson
+from bot.core.vcache import VerdictCache, cache_key
 from bot.store import Store
 from bot.store.records import Job
 
 __all__ = ["CHECKPOINTS", "run_screen"]
 
-CHECKPOINTS = (1_000, 10_000, 50_000)
+CHECKPOINTS = (1_000, 10_000, 20_000, 30_000, 40_000, 50_000)
+LEARNED_FROM = 10_000  # the screen's recall is also reported over everything after this
 SPACE = "bench"
 MSGS_PER_S = 10.0  # simulated arrival rate; offers age out after 120 s = 1,200 messages
 
@@ -44,6 +48,7 @@ class _Run:
     window_calls: int = 0
     screen_checks: Counter[str] = field(default_factory=Counter)
     screen_hits: Counter[str] = field(default_factory=Counter)
+    cache_hits: int = 0
 
 
 def _job(n: int, idx: int, text: str, policy: Policy, reason: str) -> Job:
@@ -76,6 +81,7 @@ async def _replay(
     capacity: float,
     screen: bool,
     random_rate: float,
+    cache: bool = True,
 ) -> dict[str, Any]:
     by_id = {p.id: p for p in policies}
     now = [0.0]
@@ -89,9 +95,18 @@ async def _replay(
     next_id = 0
     checkpoints = [c for c in CHECKPOINTS if c < len(stream)] + [len(stream)]
 
-    async def check(idx: int, policy: Policy, reason: str) -> None:
+    answers = VerdictCache(clock=lambda: now[0])  # the pipeline's: a repeated text costs no call
+
+    async def check(idx: int, policy: Policy, reason: str) -> bool:
+        """Whether the GPU was used (a cached answer costs none)."""
         item = stream[idx]
         violation = item.label == 1 and item.policy == policy.id
+        key = cache_key(policy.content_hash, item.text)
+        if answers.get(key) is not None:
+            run.cache_hits += 1
+            return False
+        if cache:
+            answers.put(key, _verdict(policy, violation))
         run.calls += 1
         run.window_calls += 1
         run.by_reason[reason] += 1
@@ -103,6 +118,7 @@ async def _replay(
         if screens is not None:
             job = _job(run.calls, idx, item.text, policy, reason)
             await screens.observe(job, policy, _verdict(policy, violation))
+        return True
 
     try:
         if screens is not None:
@@ -133,13 +149,13 @@ async def _replay(
                 got = scheduler.poll()
                 if got is None:
                     break
-                credit -= 1.0
                 work = got[1]
                 if isinstance(work, Offer):
-                    await check(int(work.message.message_id), by_id[work.policy_id], "screen")
+                    used = await check(int(work.message.message_id), by_id[work.policy_id], "screen")
                 else:
                     m_idx, pid, reason = jobs.pop(work)
-                    await check(m_idx, by_id[pid], reason)
+                    used = await check(m_idx, by_id[pid], reason)
+                credit -= 1.0 if used else 0.0
             if screens is not None and (due := screens.due()):
                 started = time.perf_counter()
                 for pid in due:
@@ -154,10 +170,14 @@ async def _replay(
         random_est = await _random_estimate(screens, policies) if screens is not None else None
     finally:
         await store.close()
+    start = min(LEARNED_FROM, len(stream) // 5)
+    found, total = _recall(run.caught, stream, start, len(stream))
     return {
         "curve": run.curve,
+        "learned": {"window": f"{start:,}-{len(stream):,}", "recall": found / total if total else 0.0},
         "calls": run.calls,
         "calls_per_1000": 1000 * run.calls / len(stream),
+        "cache_hits": run.cache_hits,
         "by_reason": dict(run.by_reason),
         "screen_checks": {p: (run.screen_checks[p], run.screen_hits[p]) for p in sorted(run.screen_checks)},
         "certain_backlog_at_end": backlog,
@@ -227,6 +247,10 @@ def run_screen(
         run = asyncio.run(_replay(stream, policies, capacity=cap, screen=True, random_rate=random_rate))
         last = run["curve"][-1]
         more.append({"capacity": cap, "window": last["window"], "recall": last["window_recall"]})
+    # The same run with every check a model call: what the screen does where chat never repeats.
+    bare = asyncio.run(
+        _replay(stream, policies, capacity=capacity, screen=True, random_rate=random_rate, cache=False)
+    )
     caught_kw = sum(p["recall"] * p["violations"] for p in keywords["per_policy"].values())
     caught_sc = sum(p["recall"] * p["violations"] for p in screened["per_policy"].values())
     return {
@@ -238,6 +262,8 @@ def run_screen(
         "screen": screened,
         "never_fewer_caught": round(caught_sc) >= round(caught_kw),
         "sweep": more,
+        "uncached": {"last": bare["curve"][-1], "learned": bare["learned"]},
+        "repeats": len(stream) - len({s.text for s in stream}),
         "ceiling": screen_ceiling(stream, policies, (capacity, *sweep)),
         "wall_s": time.perf_counter() - started,
     }

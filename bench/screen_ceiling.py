@@ -3,8 +3,10 @@
 The same features and trainer as the bot's screens, but trained once on *every* (message, policy)
 label of the stream's first half (plus each policy's own examples), as if the 20b had checked all
 of it. On the second half, keywords select as they do in the bot and the GPU's remaining capacity
-goes to the highest-scoring pairs no keyword selected. If this misses a recall target, no amount
-of online learning with this model class reaches it: better features or more capacity would.
+goes to the highest-scoring pairs no keyword selected. As every earlier message was checked, a
+text seen before is answered by the verdict cache: it costs no call and needs no slot. If this
+misses a recall target, no amount of online learning with this model class reaches it: better
+features or more capacity would.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench.screen_data import Labelled
+from bot.core.normalize import normalise
 from bot.core.policies import Policy
 from bot.core.prefilter import PreparedText
 from bot.core.screen.features import features
@@ -31,6 +34,12 @@ def screen_ceiling(
     half = len(stream) // 2
     prepared = [PreparedText.of(s.text) for s in stream]
     idx = [features(p, SPACE) for p in prepared]
+    seen: set[str] = set()
+    known = [False] * len(stream)  # answered by the cache: an earlier message had the same text
+    for i, s in enumerate(stream):
+        key = normalise(s.text)
+        known[i] = key in seen
+        seen.add(key)
     certain = 0
     caught_for_sure: set[int] = set()
     pairs: list[tuple[float, int, bool]] = []  # (score, message, violation) for unselected pairs
@@ -41,7 +50,10 @@ def screen_ceiling(
         model = train(policy.id, rows)
         for i in range(half, len(stream)):
             hit = stream[i].label == 1 and stream[i].policy == policy.id
-            if policy.prefilter.match(prepared[i]) is not None:
+            if known[i]:
+                if hit:
+                    caught_for_sure.add(i)
+            elif policy.prefilter.match(prepared[i]) is not None:
                 certain += 1
                 if hit:
                     caught_for_sure.add(i)

@@ -212,7 +212,7 @@ class Screens:
         )
 
     def priority(self, policy_id: str, score: float) -> float:
-        """An offer's place in the queue: its score times a draw of its policy's offer yield."""
+        """An offer's place in the queue: its score times its policy's expected offer yield."""
         return self.yields.priority(policy_id, score)
 
     def scores_for(self, policy: Policy, texts: list[str], space_id: str = "") -> list[float]:
