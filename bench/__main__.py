@@ -24,11 +24,13 @@ from bench.pipeline_bench import backlog_plan, run_backlog, run_direct_matched, 
 from bench.prefilter_bench import TARGET_MSGS_PER_S, load_policies, profile_prefilter, run_prefilter
 from bench.report import detail_rows, print_table, summary_rows
 from bench.screen_bench import run_screen
-from bench.screen_data import build_stream, load_jsonl
+from bench.screen_data import build_stream, heldout_stream, load_jsonl
 from bench.stream_bench import run_stream
 from bot.core.screen import Screens
 
-BENCHMARKS = ("prefilter", "direct", "backlog", "latency", "stream", "fairness", "memory", "screen")
+BENCHMARKS = (
+    "prefilter", "direct", "backlog", "latency", "stream", "fairness", "memory", "screen", "heldout",
+)  # fmt: skip
 STREAM_TIME_SCALE = 0.02  # counts, not timings: compress hard
 MEMORY_TIME_SCALE = 0.01
 
@@ -145,6 +147,17 @@ def _screen(args: argparse.Namespace, results: dict[str, Any]) -> None:
     ) | {"source": source}
 
 
+def _heldout(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    """The screen on a data set none of its settings were chosen on (no capacity sweep)."""
+    n = args.screen_messages or (10_000 if args.quick else 50_000)
+    stream = heldout_stream(n, seed=args.seed)
+    _progress(f"heldout: {len(stream):,} tweets the screen's settings were not chosen on...")
+    source = "Davidson et al. tweets: hate speech as harassment among tweets neither hateful nor offensive"
+    results["screen_heldout"] = run_screen(
+        stream, load_policies(), capacity=args.capacity, random_rate=args.random_rate, sweep=()
+    ) | {"source": source}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     want = set(args.only or BENCHMARKS)
@@ -162,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     asyncio.run(_pipeline(args, samples, want, results))
     if "screen" in want:
         _screen(args, results)
+    if "heldout" in want:
+        _heldout(args, results)
     wall = time.monotonic() - started
 
     print(f"\nfigures ({wall:.1f} s):")

@@ -96,7 +96,7 @@ def render(results: dict[str, Any], run: dict[str, Any]) -> str:
         "```",
         "",
         "`--only` takes prefilter, direct, backlog (figures 2 and 3, runs direct too), latency, stream, "
-        "fairness, memory, screen; `--json` prints every figure. The real chat text comes from "
+        "fairness, memory, screen, heldout; `--json` prints every figure. The real chat text comes from "
         "`../shared/eval/data` (or `$MODBOT_EVAL_DATA`).",
         "",
         "## Time scale",
@@ -130,6 +130,9 @@ def render(results: dict[str, Any], run: dict[str, Any]) -> str:
     ]
     if "screen" in results:
         out += screen_section(results["screen"])
+    if "screen_heldout" in results:
+        heading = "Learned screen on data its settings were not chosen on"
+        out += screen_section(results["screen_heldout"], heading)
     profile = results.get("prefilter_profile")
     if profile:
         out += [

@@ -65,6 +65,8 @@ def summary_rows(r: dict[str, Any]) -> list[Summary]:
         rows.append((label, value, "<= 200 MB", _verdict(m["rss_mb"] <= m["target_mb"])))
     if "screen" in r:
         rows += screen_summary(r["screen"])
+    if "screen_heldout" in r:
+        rows += screen_summary(r["screen_heldout"], "held-out tweets: ")
     return rows
 
 

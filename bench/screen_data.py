@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import csv
 import gzip
+import html
 import json
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.data import data_dir, load_sms, load_youtube
 
-__all__ = ["Labelled", "build_stream", "load_jsonl", "violation_pools"]
+__all__ = ["Labelled", "build_stream", "heldout_stream", "load_jsonl", "violation_pools"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,4 +106,41 @@ def build_stream(messages: int, share: float = 0.02, seed: int = 0) -> list[Labe
             v += 1
         else:
             out.append(Labelled(rng.choice(benign), "", 0))
+    return out
+
+
+_HANDLE = re.compile(r"@\w+")
+
+
+def _davidson(folder: Path) -> tuple[list[str], list[str]]:
+    """Davidson et al.'s tweets: hate speech (class 0) and neither hate nor offensive (class 2).
+    Offensive-only tweets (class 1) are left out: swearing is not harassment under the library
+    policy, and the set's own authors call that line contested. Handles are masked."""
+    hate: list[str] = []
+    neither: list[str] = []
+    path = folder / "davidson-hate-offensive" / "labeled_data.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            text = _HANDLE.sub("@user", html.unescape(row["tweet"])).strip()
+            if row["class"] == "0":
+                hate.append(text)
+            elif row["class"] == "2":
+                neither.append(text)
+    return hate, neither
+
+
+def heldout_stream(messages: int, share: float = 0.02, seed: int = 0) -> list[Labelled]:
+    """Like `build_stream`, from a data set no setting of the screen was chosen on: Davidson's
+    hate-speech tweets (harassment) among its tweets that are neither hateful nor offensive."""
+    hate, neither = _davidson(data_dir())
+    rng = random.Random(seed)
+    rng.shuffle(hate)
+    out: list[Labelled] = []
+    v = 0
+    for _ in range(messages):
+        if rng.random() < share:
+            out.append(Labelled(hate[v % len(hate)], "harassment", 1))
+            v += 1
+        else:
+            out.append(Labelled(rng.choice(neither), "", 0))
     return out

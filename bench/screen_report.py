@@ -14,7 +14,7 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.1%}"
 
 
-def screen_summary(s: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+def screen_summary(s: dict[str, Any], prefix: str = "") -> list[tuple[str, str, str, str]]:
     last = s["screen"]["curve"][-1]
     kw_last = s["keywords"]["curve"][-1]
     recall_ok = last["window_recall"] >= TARGET_RECALL
@@ -22,25 +22,25 @@ def screen_summary(s: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     learned = s["screen"]["learned"]
     return [
         (
-            f"8 violations caught, screen learned ({last['window']} msgs)",
+            f"8 {prefix}violations caught, screen learned ({last['window']} msgs)",
             f"{last['window_recall']:.1%} (keywords {kw_last['window_recall']:.1%})",
             f">= {TARGET_RECALL:.0%}",
             "pass" if recall_ok else "MISS",
         ),
         (
-            f"8 violations caught, screen learning ({learned['window']} msgs)",
+            f"8 {prefix}violations caught, screen learning ({learned['window']} msgs)",
             f"{learned['recall']:.1%} (keywords {s['keywords']['learned']['recall']:.1%})",
             f">= {TARGET_RECALL:.0%}",
             "pass" if learned["recall"] >= TARGET_RECALL else "MISS",
         ),
         (
-            "8 model calls per 1,000 messages, with screen",
+            f"8 {prefix}model calls per 1,000 messages, with screen",
             f"{last['window_calls_per_1000']:.0f}",
             f"<= {TARGET_CALLS:.0f}",
             "pass" if calls_ok else "MISS",
         ),
         (
-            "8 never fewer caught than keywords alone",
+            f"8 {prefix}never fewer caught than keywords alone",
             "yes" if s["never_fewer_caught"] else "no",
             "yes",
             "pass" if s["never_fewer_caught"] else "MISS",
@@ -91,10 +91,10 @@ def _reading(s: dict[str, Any]) -> list[str]:
     ]
 
 
-def screen_section(s: dict[str, Any]) -> list[str]:
+def screen_section(s: dict[str, Any], heading: str = "Learned screen: the learning curve") -> list[str]:
     kw, sc = s["keywords"], s["screen"]
     out = [
-        "## Learned screen: the learning curve",
+        f"## {heading}",
         "",
         f"A stream of {s['messages']:,} messages ({s['source']}) with {s['violations']:,} labelled "
         f"violations, replayed through the library policies' prefilters, the learned screens and "

@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     screen_min_score: float = Field(default=0.02, ge=0.0, le=1.0)
     screen_offers_per_space: int = Field(default=256, ge=1)
     screen_offer_max_age_s: float = Field(default=120.0, gt=0)
-    screen_retrain_after: int = Field(default=50, ge=1)
+    screen_retrain_after: int = Field(default=20, ge=1)
 
     # Storage and runtime
     database_path: Path = Path("modbot.db")

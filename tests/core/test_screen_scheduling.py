@@ -212,3 +212,20 @@ async def test_a_policy_can_turn_its_screen_off(tmp_path, tokens, enabled):
         assert pipe.scheduler.offered() == (1 if enabled else 0)
     finally:
         await store.close()
+
+
+def test_offers_of_a_policy_whose_checks_come_back_clean_yield_to_one_that_finds_violations() -> None:
+    from bot.core.screen.yields import OfferYields
+
+    yields = OfferYields()
+    for n in range(100):
+        yields.checked("scams", violation=n % 4 == 0)  # one offer in four was a scam
+        yields.checked("reviews", violation=False)  # never a fake review
+    # A lukewarm scam offer goes before a confident review offer: scores of two policies' models
+    # are not comparable, what their offers turned out to be is.
+    assert yields.priority("scams", 0.3) > yields.priority("reviews", 0.9)
+    # Always in the same order (no random draw): a replay takes the same offers.
+    assert [yields.priority("reviews", 0.9) for _ in range(50)] == [yields.priority("reviews", 0.9)] * 50
+    # A new model of the clean policy earns its offers a fresh look.
+    yields.fresh_look("reviews")
+    assert yields.priority("reviews", 0.9) > yields.priority("scams", 0.3)
