@@ -96,6 +96,12 @@ def build_stream(messages: int, share: float = 0.02, seed: int = 0) -> list[Labe
     """`messages` lines, `share` of them violations spread uniformly, each violation used once
     while the pool lasts; benign chat is drawn with replacement (chat repeats itself too)."""
     violations, benign = violation_pools()
+    return _mix(violations, benign, messages, share, seed)
+
+
+def _mix(
+    violations: list[Labelled], benign: list[str], messages: int, share: float, seed: int
+) -> list[Labelled]:
     rng = random.Random(seed)
     rng.shuffle(violations)
     out: list[Labelled] = []
@@ -133,14 +139,4 @@ def heldout_stream(messages: int, share: float = 0.02, seed: int = 0) -> list[La
     """Like `build_stream`, from a data set no setting of the screen was chosen on: Davidson's
     hate-speech tweets (harassment) among its tweets that are neither hateful nor offensive."""
     hate, neither = _davidson(data_dir())
-    rng = random.Random(seed)
-    rng.shuffle(hate)
-    out: list[Labelled] = []
-    v = 0
-    for _ in range(messages):
-        if rng.random() < share:
-            out.append(Labelled(hate[v % len(hate)], "harassment", 1))
-            v += 1
-        else:
-            out.append(Labelled(rng.choice(neither), "", 0))
-    return out
+    return _mix([Labelled(t, "harassment", 1) for t in hate], neither, messages, share, seed)
