@@ -23,12 +23,18 @@ class OfferYields:
     def __init__(self) -> None:
         self._totals: dict[str, tuple[int, int]] = {}  # policy -> (offers checked, violations)
         self._recent: dict[str, deque[int]] = {}  # policy -> outcomes of its latest offers checked
+        self._recent_hits: dict[str, int] = {}  # violations among them: priority() runs per offer
 
     def checked(self, policy_id: str, violation: bool) -> None:
         """One of the policy's offers was checked by the model."""
         checks, hits = self._totals.get(policy_id, (0, 0))
         self._totals[policy_id] = (checks + 1, hits + int(violation))
-        self._recent.setdefault(policy_id, deque(maxlen=WINDOW)).append(int(violation))
+        recent = self._recent.setdefault(policy_id, deque(maxlen=WINDOW))
+        in_window = self._recent_hits.get(policy_id, 0)
+        if len(recent) == WINDOW:
+            in_window -= recent[0]  # the oldest outcome leaves the window
+        recent.append(int(violation))
+        self._recent_hits[policy_id] = in_window + int(violation)
 
     def totals(self, policy_id: str) -> tuple[int, int]:
         """(offers checked, violations among them) since start."""
@@ -37,11 +43,11 @@ class OfferYields:
     def fresh_look(self, policy_id: str) -> None:
         """A new model: its offers are judged afresh."""
         self._recent.pop(policy_id, None)
+        self._recent_hits.pop(policy_id, None)
 
     def rate(self, policy_id: str) -> float:
         """The policy's expected offer yield."""
-        recent = self._recent.get(policy_id, ())
-        return (sum(recent) + 1) / (len(recent) + 2)
+        return (self._recent_hits.get(policy_id, 0) + 1) / (len(self._recent.get(policy_id, ())) + 2)
 
     def priority(self, policy_id: str, score: float) -> float:
         return score * self.rate(policy_id)
