@@ -6,8 +6,9 @@ an in-memory store and retraining as the bot does) and the `FairScheduler`, unde
 clock. The GPU takes `capacity` calls per 1,000 messages; each call is answered by an emulated
 model that returns the data set's label; the pipeline's verdict cache answers a text already
 checked under the same policy without a call, as in the bot. A violation counts as caught when the
-model checked it under the policy it violates. The same stream runs twice: keywords alone, and
-with the screen (and once more without the cache, for chat that never repeats itself).
+model (or the cache, with the model's earlier answer) judged it under the policy it violates. The
+same stream runs twice: keywords alone, and with the screen (and once more without the cache, for
+chat that never repeats itself).
 """
 
 from __future__ import annotations
@@ -102,23 +103,27 @@ async def _replay(
         item = stream[idx]
         violation = item.label == 1 and item.policy == policy.id
         key = cache_key(policy.content_hash, item.text)
-        if answers.get(key) is not None:
+        known = answers.get(key)
+        if known is not None:
+            # The pipeline answers from its cache: the verdict is stored and flagged if it is a
+            # violation, without a call.
             run.cache_hits += 1
-            return False
-        if cache:
-            answers.put(key, _verdict(policy, violation))
-        run.calls += 1
-        run.window_calls += 1
-        run.by_reason[reason] += 1
-        if reason == "screen":
-            run.screen_checks[policy.id] += 1
-            run.screen_hits[policy.id] += violation
+            violation = known.violation
+        else:
+            if cache:
+                answers.put(key, _verdict(policy, violation))
+            run.calls += 1
+            run.window_calls += 1
+            run.by_reason[reason] += 1
+            if reason == "screen":
+                run.screen_checks[policy.id] += 1
+                run.screen_hits[policy.id] += violation
         if violation:
             run.caught.add(idx)
         if screens is not None:
             job = _job(run.calls, idx, item.text, policy, reason)
-            await screens.observe(job, policy, _verdict(policy, violation))
-        return True
+            await screens.observe(job, policy, _verdict(policy, violation), cached=known is not None)
+        return known is None
 
     try:
         if screens is not None:

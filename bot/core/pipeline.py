@@ -254,7 +254,7 @@ class Pipeline:
             _log_verdict(job, result, cached)
             self.after_verdict()  # e.g. wake the outbox: a new flag should go out now
             if self.screens is not None:
-                await self.screens.observe(job, active.policy, result)  # never raises
+                await self.screens.observe(job, active.policy, result, cached=cached)  # never raises
             return
         await self._on_unavailable(lease, result)
 

@@ -26,6 +26,8 @@ FIELDS: tuple[str, ...] = (
 LIBRARIES: tuple[str, ...] = (
     "discord", "slack_bolt", "slack_sdk", "httpx", "httpcore", "aiosqlite", "aiohttp",
 )  # fmt: skip
+
+
 class Scrubber:
     """Removes the configured secret values and anything credential-shaped from a line."""
 

@@ -135,6 +135,18 @@ async def test_moderator_decisions_outrank_the_models_labels(store, library):
     assert [r.label for r in rows] == [0]
 
 
+async def test_a_flood_answered_from_the_cache_teaches_the_screen_once(store, library):
+    policy = library["spam-self-promotion"]
+    screens = Screens(store, ScreenSettings())
+    await screens.observe(job(1, "buy my stuff"), policy, verdict(policy, True))
+    for i in range(2, 50):  # copies of it, each answered from the verdict cache
+        await screens.observe(job(i, "buy my stuff"), policy, verdict(policy, True), cached=True)
+    drawn = job(50, "buy my stuff", reason="random")
+    await screens.observe(drawn, policy, verdict(policy, True), cached=True)
+    assert [r.message_id for r in await store.screens.labels(policy.id, 100)] == ["m1"]
+    assert (await store.screens.check_counts(policy.id)).checks == 1  # a drawn pair counts, cached or not
+
+
 async def test_random_checks_estimate_recall_with_an_interval(store, library):
     policy = library["spam-self-promotion"]
     screens = Screens(store, ScreenSettings())
@@ -208,12 +220,18 @@ async def test_the_screens_own_picks_train_it_but_never_judge_its_promotion(stor
     policy = library["spam-self-promotion"]
     screens = Screens(store, ScreenSettings(retrain_after=10_000))
     await screens.ready([policy])
+    before = recall_on_fresh(screens, policy)
     await teach(screens, policy, 200, seed=1, reason="screen")  # every label on an offer it made
-    assert not await screens.retrain(policy.id)  # nothing unbiased to measure a candidate on
-    assert screens.model(policy.id).version == 0 and screens.stats.kept_predecessor == 1
+    # Its picks train it, but nothing unbiased measures the candidate, so nothing shows it worse:
+    # it replaces the model learned from the policy's examples alone, unjudged.
+    assert await screens.retrain(policy.id)
+    learned = screens.model(policy.id)
+    assert learned.version == 1 and learned.recall is None
+    assert recall_on_fresh(screens, policy) >= 0.9 > before
     await teach(screens, policy, 200, seed=3)  # keyword hits: some are held back to judge
     assert await screens.retrain(policy.id)
-    assert recall_on_fresh(screens, policy) >= 0.9
+    judged = screens.model(policy.id)
+    assert judged.version == 2 and judged.recall is not None and judged.recall >= 0.9
 
 
 async def test_a_screen_that_does_not_train_still_records_every_label(store, library):

@@ -5,7 +5,8 @@ from what the others taught), with space-tagged features so each space can still
 way. A model starts from the policy's own examples, rules and keywords, then learns from the
 20b's and 120b's verdicts and from moderators' decisions and appeals (read from decided cases,
 so no other module needs a hook). Retraining runs in a worker thread; a new model replaces its
-predecessor only when its recall on held-back labels is not lower.
+predecessor only when its recall on held-back labels is not lower (or when no held-back violation
+can measure either yet).
 """
 
 from __future__ import annotations
@@ -224,18 +225,24 @@ class Screens:
 
     # -- learning ------------------------------------------------------------------------------
 
-    async def observe(self, job: Job, policy: Policy, verdict: Verdict) -> None:
-        """A verdict arrived: remember it as a label, and as a random check when it was one."""
+    async def observe(self, job: Job, policy: Policy, verdict: Verdict, *, cached: bool = False) -> None:
+        """A verdict arrived: remember it as a label, and as a random check when it was one.
+
+        A verdict from the cache is a text already labelled under this policy text: it teaches
+        nothing new, and copies of one flood would crowd older labels out of the kept window and
+        weigh that one text many times over. It still counts as a random check (the pair was drawn).
+        """
         try:
             await self.ready([policy])
             source = "tier2" if verdict.tier >= 2 else "offer" if job.match_reason == "screen" else "tier1"
             prepared = PreparedText.of(job.text)
             idx = features(prepared, job.space_id)
-            await self.store.screens.add_label(
-                policy.id, job.space_id, job.message_id, idx.tobytes(), int(verdict.violation), source
-            )
-            self._count_label(policy)
-            if job.match_reason == "screen":
+            if not cached:
+                await self.store.screens.add_label(
+                    policy.id, job.space_id, job.message_id, idx.tobytes(), int(verdict.violation), source
+                )
+                self._count_label(policy)
+            if job.match_reason == "screen" and not cached:
                 self.yields.checked(policy.id, verdict.violation)
             if job.match_reason == "random":
                 keyword = policy.prefilter.match(prepared) is not None
@@ -271,7 +278,7 @@ class Screens:
         return len(decided)
 
     async def retrain(self, policy_id: str) -> bool:
-        """Train a candidate on the stored labels; promote it if its held-back recall is not lower."""
+        """Train a candidate on the stored labels; promote it unless its held-back recall is lower."""
         state = self._policies.get(policy_id)
         if state is None:
             return False
@@ -287,10 +294,11 @@ class Screens:
         new, old = found.recall, found.predecessor_recall
         if found.model is None:
             return False
-        if new is None and state.model is not None:
-            # No held-back violation to measure on: nothing shows the candidate is as good.
-            self.stats.kept_predecessor += 1
-            return False
+        # No held-back violation (new is None) measures neither model, so nothing shows the
+        # candidate worse, and it learned from every label its predecessor did and more. Keeping
+        # the predecessor until one turns up starved policies whose violations keywords rarely
+        # select: their bootstrap model's offers came back clean, so they stopped being checked
+        # and no label came (on the screen benchmark's second seed, scams 15 % recall against 82 %).
         if new is not None and old is not None and new < old:
             self.stats.kept_predecessor += 1
             log.info("screen %s: candidate recall %.3f < %.3f, kept the predecessor", policy_id, new, old)
