@@ -226,6 +226,13 @@ def test_offers_of_a_policy_whose_checks_come_back_clean_yield_to_one_that_finds
     assert yields.priority("scams", 0.3) > yields.priority("reviews", 0.9)
     # Always in the same order (no random draw): a replay takes the same offers.
     assert [yields.priority("reviews", 0.9) for _ in range(50)] == [yields.priority("reviews", 0.9)] * 50
-    # A new model of the clean policy earns its offers a fresh look.
+    # A new model of the clean policy earns its offers a fresh look: a hundred clean checks no
+    # longer bury them, but its latest ones still count against a policy that finds violations...
+    before = yields.priority("reviews", 0.9)
     yields.fresh_look("reviews")
-    assert yields.priority("reviews", 0.9) > yields.priority("scams", 0.3)
+    assert yields.priority("reviews", 0.9) > 4 * before
+    assert yields.priority("reviews", 0.9) < yields.priority("scams", 0.9)
+    # ...and a new model whose offers do turn out to be violations is soon up with it.
+    for n in range(20):
+        yields.checked("reviews", violation=n % 2 == 0)
+    assert yields.priority("reviews", 0.3) >= yields.priority("scams", 0.3)
