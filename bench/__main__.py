@@ -12,7 +12,7 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +23,8 @@ from bench.memory_bench import run_memory
 from bench.pipeline_bench import backlog_plan, run_backlog, run_direct_matched, run_latency
 from bench.prefilter_bench import TARGET_MSGS_PER_S, load_policies, profile_prefilter, run_prefilter
 from bench.report import detail_rows, print_table, summary_rows
-from bench.screen_bench import run_screen
-from bench.screen_data import build_stream, heldout_stream, load_jsonl
+from bench.screen_bench import other_draws, run_screen
+from bench.screen_data import Labelled, build_stream, heldout_stream, load_jsonl
 from bench.stream_bench import run_stream
 from bot.core.screen import Screens
 
@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--screen-data", type=Path, metavar="FILE.jsonl", help='{"text","policy","label"} lines')
     p.add_argument("--capacity", type=float, default=100.0, help="screen run: model calls per 1,000 messages")
     p.add_argument("--random-rate", type=float, default=0.001, help="screen run: random checks per pair")
+    p.add_argument(
+        "--draws", type=int, default=None, help="screen runs: other seeds of each stream (default 3, quick 0)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="also print every figure as JSON")
     p.add_argument(
@@ -144,7 +147,9 @@ def _screen(args: argparse.Namespace, results: dict[str, Any]) -> None:
     _progress(f"screen: {len(stream):,} labelled messages, keywords alone and with the screen...")
     results["screen"] = run_screen(
         stream, load_policies(), capacity=args.capacity, random_rate=args.random_rate
-    ) | {"source": source}
+    ) | {"source": source, "seed": args.seed}
+    if not args.screen_data:
+        results["screen"]["draws"] = _draws(args, build_stream, len(stream))
 
 
 def _heldout(args: argparse.Namespace, results: dict[str, Any]) -> None:
@@ -155,7 +160,17 @@ def _heldout(args: argparse.Namespace, results: dict[str, Any]) -> None:
     source = "Davidson et al. tweets: hate speech as harassment among tweets neither hateful nor offensive"
     results["screen_heldout"] = run_screen(
         stream, load_policies(), capacity=args.capacity, random_rate=args.random_rate, sweep=()
-    ) | {"source": source}
+    ) | {"source": source, "seed": args.seed}
+    results["screen_heldout"]["draws"] = _draws(args, heldout_stream, n)
+
+
+def _draws(args: argparse.Namespace, make: Callable[..., list[Labelled]], n: int) -> list[dict[str, Any]]:
+    count = args.draws if args.draws is not None else (0 if args.quick else 3)
+    seeds = [args.seed + k for k in range(1, count + 1)]
+    if seeds:
+        _progress(f"  ... and on {len(seeds)} other draws of the stream (seeds {seeds})")
+    streams = [(seed, make(n, seed=seed)) for seed in seeds]
+    return other_draws(streams, load_policies(), capacity=args.capacity, random_rate=args.random_rate)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

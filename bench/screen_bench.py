@@ -31,7 +31,7 @@ from bot.core.vcache import VerdictCache, cache_key
 from bot.store import Store
 from bot.store.records import Job
 
-__all__ = ["CHECKPOINTS", "run_screen"]
+__all__ = ["CHECKPOINTS", "other_draws", "run_screen"]
 
 CHECKPOINTS = (1_000, 10_000, 20_000, 30_000, 40_000, 50_000)
 LEARNED_FROM = 10_000  # the screen's recall is also reported over everything after this
@@ -272,3 +272,21 @@ def run_screen(
         "ceiling": screen_ceiling(stream, policies, (capacity, *sweep)),
         "wall_s": time.perf_counter() - started,
     }
+
+
+def other_draws(
+    streams: Sequence[tuple[int, Sequence[Labelled]]],
+    policies: Sequence[Policy],
+    *,
+    capacity: float = 100.0,
+    random_rate: float = 0.001,
+) -> list[dict[str, Any]]:
+    """The screen's run on other draws (seeds) of the same data: one seed's figure may be luck."""
+    out = []
+    for seed, stream in streams:
+        run = asyncio.run(_replay(stream, policies, capacity=capacity, screen=True, random_rate=random_rate))
+        last = run["curve"][-1]
+        out.append(
+            {"seed": seed, "window": last["window"], "last": last["window_recall"], "learned": run["learned"]}
+        )
+    return out

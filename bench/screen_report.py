@@ -100,7 +100,8 @@ def screen_section(s: dict[str, Any], heading: str = "Learned screen: the learni
         f"violations, replayed through the library policies' prefilters, the learned screens and "
         f"the scheduler at a fixed GPU capacity of {s['capacity_per_1000']:g} model calls per 1,000 "
         "messages (bench/screen_bench.py). An emulated model answers with the data set's label; a "
-        "violation is caught when the model checked it under the policy it violates. Random checks: "
+        "violation is caught when the model judged it under the policy it violates (or the verdict "
+        "cache answered with its earlier verdict on the same text, which the bot flags too). Random checks: "
         f"{s['random_rate']:g} of (message, policy) pairs. Each window's figures cover the messages "
         "since the previous checkpoint, so the last window shows the screen once it has learned.",
         "",
@@ -122,6 +123,19 @@ def screen_section(s: dict[str, Any], heading: str = "Learned screen: the learni
             f"| {_pct(fig['recall'])} |"
         )
     out += ["", *_reading(s)]
+    if s.get("draws"):
+        first = sc["curve"][-1]["window_recall"]
+        runs = [{"seed": s.get("seed", 0), "last": first, "learned": sc["learned"]}]
+        runs += s["draws"]
+        cells = ", ".join(f"seed {r['seed']}: {r['last']:.1%} ({r['learned']['recall']:.1%})" for r in runs)
+        mean_last = sum(r["last"] for r in runs) / len(runs)
+        mean_learned = sum(r["learned"]["recall"] for r in runs) / len(runs)
+        out += [
+            "",
+            f"**Other draws of the same data** (the stream's seed; last window, and over "
+            f"{sc['learned']['window']} in brackets): {cells}. Mean {mean_last:.1%} ({mean_learned:.1%}); "
+            f"lowest {min(r['last'] for r in runs):.1%}.",
+        ]
     if s.get("sweep"):
         cells = ", ".join(
             f"{x['capacity']:g} calls per 1,000 messages: {x['recall']:.1%}" for x in s["sweep"]
