@@ -53,11 +53,13 @@ def _ceiling_clause(s: dict[str, Any]) -> str:
     if not ceil:
         return ""
     at = ceil["by_capacity"][0]
-    return (
+    known = (
         f"With every label of the first half known, this model class reaches {at['recall']:.1%} "
-        f"at {at['capacity']:g} calls (ceiling below); below that ceiling, the screen learns only "
-        "from the violations it finds itself. "
+        f"over the second half at {at['capacity']:g} calls (ceiling below)"
     )
+    if s["screen"]["curve"][-1]["window_recall"] >= at["recall"]:
+        return known + "; learning only from the violations it finds itself, the screen is there by the end. "
+    return known + "; below that ceiling, the screen learns only from the violations it finds itself. "
 
 
 def _reading(s: dict[str, Any]) -> list[str]:
