@@ -23,7 +23,7 @@ from bench.memory_bench import run_memory
 from bench.pipeline_bench import backlog_plan, run_backlog, run_direct_matched, run_latency
 from bench.prefilter_bench import TARGET_MSGS_PER_S, load_policies, profile_prefilter, run_prefilter
 from bench.report import detail_rows, print_table, summary_rows
-from bench.screen_bench import other_draws, run_screen
+from bench.screen_bench import DEFAULT_RANDOM_RATE, other_draws, run_screen
 from bench.screen_data import Labelled, build_stream, heldout_stream, load_jsonl
 from bench.stream_bench import run_stream
 from bot.core.screen import Screens
@@ -67,7 +67,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--screen-data", type=Path, metavar="FILE.jsonl", help='{"text","policy","label"} lines')
     p.add_argument("--capacity", type=float, default=100.0, help="screen run: model calls per 1,000 messages")
-    p.add_argument("--random-rate", type=float, default=0.001, help="screen run: random checks per pair")
+    p.add_argument(
+        "--random-rate",
+        type=float,
+        default=DEFAULT_RANDOM_RATE,
+        help="screen run: random checks per pair (default: the bot's, %(default)g)",
+    )
     p.add_argument(
         "--draws", type=int, default=None, help="screen runs: other seeds of each stream (default 3, quick 0)"
     )

@@ -31,11 +31,12 @@ from bot.core.vcache import VerdictCache, cache_key
 from bot.store import Store
 from bot.store.records import Job
 
-__all__ = ["CHECKPOINTS", "other_draws", "run_screen"]
+__all__ = ["CHECKPOINTS", "DEFAULT_RANDOM_RATE", "other_draws", "run_screen"]
 
 CHECKPOINTS = (1_000, 10_000, 20_000, 30_000, 40_000, 50_000)
 LEARNED_FROM = 10_000  # the screen's recall is also reported over everything after this
 SPACE = "bench"
+DEFAULT_RANDOM_RATE = ScreenSettings().random_rate  # the bot's own default
 MSGS_PER_S = 10.0  # simulated arrival rate; offers age out after 120 s = 1,200 messages
 
 
@@ -239,7 +240,7 @@ def run_screen(
     policies: Sequence[Policy],
     *,
     capacity: float = 100.0,
-    random_rate: float = 0.001,
+    random_rate: float = DEFAULT_RANDOM_RATE,
     sweep: Sequence[float] = (200.0, 400.0),
 ) -> dict[str, Any]:
     """Replay `stream` with keywords alone and with the screen; every figure of both runs, and the
@@ -279,7 +280,7 @@ def other_draws(
     policies: Sequence[Policy],
     *,
     capacity: float = 100.0,
-    random_rate: float = 0.001,
+    random_rate: float = DEFAULT_RANDOM_RATE,
 ) -> list[dict[str, Any]]:
     """The screen's run on other draws (seeds) of the same data: one seed's figure may be luck."""
     out = []

@@ -58,7 +58,7 @@ class Settings(BaseSettings):
 
     # The learned screen: offers the model messages no keyword selected, riskiest first
     screen_enabled: bool = True
-    screen_random_rate: float = Field(default=0.002, ge=0.0, le=1.0)  # uniform checks, for recall
+    screen_random_rate: float = Field(default=0.001, ge=0.0, le=1.0)  # uniform checks, for recall
     screen_min_score: float = Field(default=0.02, ge=0.0, le=1.0)
     screen_offers_per_space: int = Field(default=256, ge=1)
     screen_offer_max_age_s: float = Field(default=120.0, gt=0)
