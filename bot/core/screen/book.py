@@ -232,6 +232,8 @@ class Screens:
         nothing new, and copies of one flood would crowd older labels out of the kept window and
         weigh that one text many times over. It still counts as a random check (the pair was drawn).
         """
+        if cached and job.match_reason != "random":
+            return  # nothing to record: a flood's copies are not even prepared
         try:
             await self.ready([policy])
             source = "tier2" if verdict.tier >= 2 else "offer" if job.match_reason == "screen" else "tier1"
@@ -242,8 +244,8 @@ class Screens:
                     policy.id, job.space_id, job.message_id, idx.tobytes(), int(verdict.violation), source
                 )
                 self._count_label(policy)
-            if job.match_reason == "screen" and not cached:
-                self.yields.checked(policy.id, verdict.violation)
+                if job.match_reason == "screen":
+                    self.yields.checked(policy.id, verdict.violation)
             if job.match_reason == "random":
                 keyword = policy.prefilter.match(prepared) is not None
                 model = self._model_of(policy)
